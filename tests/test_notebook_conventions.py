@@ -1,0 +1,98 @@
+"""The conventions every chapter notebook follows (checked on the committed files).
+
+- listed in _toc.yml, and every _toc.yml entry exists;
+- kernelspec python3;
+- the first code cell is the shared setup cell (identical text everywhere, tagged
+  ``hide-cell``, installing the course package from the repository named in _config.yml);
+- the next code cell calls ``set_seed``;
+- committed outputs come from one clean top-to-bottom run with the default budget that
+  stayed within the notebook's runtime budget (the record written by
+  scripts/execute_notebooks.py);
+- nothing unfinished (TODO, "coming soon") in the text, no ``# NBVAL`` comments in code.
+"""
+
+import re
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import CHAPTERS, ROOT
+
+# Seconds each notebook may take at the default budget on a 2-core CPU (from its issue).
+RUNTIME_BUDGET_S = {
+    "00_tools": 30,
+}
+
+NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"]
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def _code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def test_toc_and_chapters_folder_agree():
+    listed = _toc_files()
+    for entry in listed:
+        assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), f"{entry} in _toc.yml has no file"
+    for nb in NOTEBOOKS:
+        assert f"chapters/{nb.stem}" in listed, f"{nb.name} is not in _toc.yml"
+
+
+def test_every_notebook_has_a_runtime_budget():
+    assert sorted(nb.stem for nb in NOTEBOOKS) == sorted(RUNTIME_BUDGET_S)
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.stem)
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_kernelspec_is_python3(notebook):
+    _, nb = notebook
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_setup_cell_is_shared_and_tucked_away(notebook):
+    _, nb = notebook
+    setup = _code_cells(nb)[0]
+    reference = _code_cells(nbformat.read(NOTEBOOKS[0], as_version=4))[0]
+    assert setup.source == reference.source, "the setup cell must be identical in every notebook"
+    assert "hide-cell" in setup.metadata.get("tags", [])
+    assert f'"git+{REPO_URL}"' in setup.source, "the setup cell must install from _config.yml's repository.url"
+    seed_cell = _code_cells(nb)[1]
+    assert re.search(r"^set_seed\(\d+\)$", seed_cell.source, re.M), "the second code cell calls set_seed(<int>)"
+
+
+def test_outputs_come_from_one_clean_default_run_within_budget(notebook):
+    path, nb = notebook
+    counts = [cell.execution_count for cell in _code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), "execute top to bottom with scripts/execute_notebooks.py"
+    for cell in _code_cells(nb):
+        if "raises-exception" not in cell.metadata.get("tags", []):
+            assert not [o for o in cell.outputs if o.output_type == "error"], f"an error output in: {cell.source[:60]}"
+    record = nb.metadata["tnn_execution"]
+    assert record["succeeded"] is True
+    assert record["budget"] == "default"
+    assert record["runtime_s"] <= RUNTIME_BUDGET_S[path.stem], (
+        f"{path.name} took {record['runtime_s']} s, budget {RUNTIME_BUDGET_S[path.stem]} s"
+    )
+
+
+def test_nothing_unfinished_is_published(notebook):
+    _, nb = notebook
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            assert not re.search(r"\bTODO\b|coming soon|\bTBD\b", cell.source, re.I), cell.source[:80]
+        else:
+            assert "NBVAL" not in cell.source, "use cell tags, not # NBVAL comments (they show in the book)"
