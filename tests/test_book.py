@@ -72,15 +72,34 @@ def test_no_unfinished_text_in_the_site(build):
         assert not re.search(r"\bTODO\b|coming soon|\bTBD\b", text, re.I), page
 
 
+class _Loads(HTMLParser):
+    """Addresses a page loads by itself: scripts, stylesheets, icons, images, frames."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "img", "iframe") and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        elif tag == "link" and attrs.get("href") and attrs.get("rel", "") in (
+                "stylesheet", "preload", "icon", "shortcut icon", "modulepreload", "prefetch"):
+            self.urls.append(attrs["href"])
+
+
 def test_pages_load_nothing_from_other_hosts(build):
     for page in HTML.rglob("*.html"):
         if "_static" in page.parts:
             continue
         html = page.read_text(encoding="utf8")
-        for tag, url in re.findall(r"<(script|link)\b[^>]*?(?:src|href)=\"(https?://[^\"]+)\"", html):
-            if tag == "link" and re.search(r"rel=\"(canonical|alternate)\"", html):
-                continue
-            pytest.fail(f"{page.relative_to(HTML)} loads {url}")
+        if 'http-equiv="Refresh"' in html:
+            continue  # the root index.html only redirects to the introduction
+        parser = _Loads()
+        parser.feed(html)
+        assert parser.urls, page
+        remote = [url for url in parser.urls if re.match(r"(https?:)?//", url)]
+        assert not remote, f"{page.relative_to(HTML)} loads {remote}"
 
 
 def test_execution_statistics_list_every_notebook(build):
@@ -93,7 +112,7 @@ def test_execution_statistics_list_every_notebook(build):
 
 
 def test_bibliography_has_the_course_references(build):
-    text = visible_text(HTML / "chapters" / "bibliography.html")
+    text = " ".join(visible_text(HTML / "chapters" / "bibliography.html").split()).lower()
     for needle in ["Learning representations by back-propagating errors",
                    "Understanding the difficulty of training deep feedforward",
                    "Delving Deep into Rectifiers", "Batch Normalization: Accelerating",
@@ -101,4 +120,4 @@ def test_bibliography_has_the_course_references(build):
                    "A Neural Probabilistic Language Model", "Dropout: A Simple Way",
                    "Large Batch Training of Convolutional Networks", "Large Batch Optimization for Deep Learning",
                    "Decoupled Weight Decay Regularization", "Cyclical Learning Rates"]:
-        assert needle in text, needle
+        assert needle.lower() in text, needle
