@@ -1,35 +1,33 @@
 """Homework checkers: the line printed under every exercise cell.
 
-``check(dW1, W1.grad, name="dW1")`` or ``check_function(softmax, ref, logits)`` prints a line
-per quantity (bitwise equal? within ``atol + rtol*|expected|``? largest difference)::
+``check(dW1, W1.grad, name="dW1")`` prints one line per quantity: bitwise equal? equal within
+``atol + rtol * |expected|``? largest difference? ::
 
     dW1 | exact: False | close: True | max diff: 2.4e-07
 
-then returns ``True`` if all is right, or ``False`` (line: ``not attempted yet``) while an
-answer is a stub: ``None``, ``...`` or a function raising ``NotImplementedError``; so the
-book still runs top to bottom. A wrong answer raises ``AssertionError``: what was expected,
-what came back, and a ``Hint:`` naming the misconception. Hints are not guessed: each
-misconception is *tried on the data* (does ``-got`` match? ``got.T``? ``got / batch_size``?)
-and the first that reproduces the expected answer wins, from most to least specific: the
-chapter's own ``mistakes``; not numbers or another device; NaN / inf; shape; dtype; values
-(all zeros, sign, transposed, sum vs mean, a constant factor); else the largest difference.
+It returns True if all is right, False (``dW1 | not attempted yet``) while an answer is a
+stub (``None``, ``...``, a function raising ``NotImplementedError``) so the book runs top to
+bottom, and raises ``AssertionError`` (expected vs got, and a ``Hint:``) on a wrong answer.
+Hints are never guessed: each misconception is *tried on the data* (is ``-got`` right?
+``got.T``? ``got / batch_size``?) and the first that reproduces the expected answer is
+named, from most to least specific: the chapter's own ``mistakes``, not numbers or another
+device, NaN/inf, shape, dtype, then values (sign, transposed, sum vs mean, a factor).
 
-Tensors (any device, with or without grad), numpy arrays, Python numbers and nested lists
-are read as float64 arrays, so precision never decides a comparison. A dtype fails a check
-only where it matters: when the caller demands one with ``dtype=`` (Python numbers and lists
-count as numpy stores them, float64 / int64), or when a tensor or array holds another *kind*
-of number (integers or booleans where floats are expected, or the reverse).
+Everything is read as float64 (tensors on any device, arrays, numbers, nested lists), so
+precision never decides a comparison. A dtype fails a check only where it matters: when
+``dtype=`` demands one (numbers and lists count as numpy stores them: float64 / int64), or
+when a tensor or array holds another *kind* of number (integers where floats are expected).
 
-``compare`` checks one quantity silently; ``check`` prints, explains, and takes tuples or
-dicts of quantities; ``check_all`` takes ``{name: (got, expected)}``; ``check_function`` runs
-the student's and the reference function on separate copies of the arguments. Mistakes of
-the notebook's author (``expected`` is None, ...) raise ``TypeError`` or ``ValueError``.
+``compare`` checks one quantity silently; ``check`` prints and explains, one line per item
+of a tuple or dict; ``check_all`` takes ``{name: (got, expected)}``; ``check_function`` runs
+student and reference on separate copies of the arguments. Errors in the notebook itself
+(``expected`` is None, ...) raise ``TypeError`` / ``ValueError``.
 """
 
 from __future__ import annotations
 
 import copy
-import numbers
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -38,16 +36,15 @@ import torch
 
 __all__ = ["CheckResult", "compare", "check", "check_all", "check_function"]
 
-_FAMILY = {"f": "float", "i": "integer", "u": "integer", "b": "bool"}
+_FAMILY = {"f": "float", "i": "int", "u": "int", "b": "bool"}
 
 
 def _is_stub(x: Any) -> bool:
     return x is None or x is Ellipsis
 
 
-# --- reading anything as a float64 array ---------------------------------------------
 class _Unreadable(Exception):
-    """Not an array of real numbers; an instance also stands for a part that is missing."""
+    """Not an array of real numbers. An instance also stands in for a missing or misfit part."""
 
 
 @dataclass
@@ -55,9 +52,14 @@ class _Reading:
     values: np.ndarray  # float64 copy of the numbers
     desc: str  # how messages name it, e.g. "torch.float32 tensor" or "list"
     dtype: str  # bare dtype name, e.g. "float32"
-    family: str  # "float", "integer" or "bool"
+    family: str  # "float", "int" or "bool"
     typed: bool  # a tensor or numpy value, whose dtype someone chose
     device: str | None = None  # for tensors
+
+    def __str__(self) -> str:
+        flat = self.values.ravel()
+        shown = ", ".join(f"{v:.4g}" for v in flat[:5]) + (", ..." if flat.size > 5 else "")
+        return f"{self.desc} of shape {tuple(self.values.shape)}: [{shown}]"
 
 
 def _read(x: Any) -> _Reading:
@@ -68,15 +70,16 @@ def _read(x: Any) -> _Reading:
             values = x.detach().to("cpu", torch.float64).numpy()
         except (RuntimeError, NotImplementedError) as err:  # e.g. a tensor on the meta device
             raise _Unreadable(f"its values cannot be read ({err})") from None
-        family = "bool" if x.dtype == torch.bool else "float" if x.is_floating_point() else "integer"
-        dtype = str(x.dtype).removeprefix("torch.")
-        return _Reading(values, f"{x.dtype} tensor", dtype, family, True, str(x.device))
+        family = "bool" if x.dtype == torch.bool else "float" if x.is_floating_point() else "int"
+        name = str(x.dtype).removeprefix("torch.")
+        return _Reading(values, f"{x.dtype} tensor", name, family, True, str(x.device))
     if callable(x):
         raise _Unreadable(f"it is a function ({getattr(x, '__name__', x)}); call it")
     try:
         a = np.asarray(x)
-    except (ValueError, TypeError, RuntimeError) as err:  # ragged lists, tensors with grad
-        raise _Unreadable(f"no array can be made of this {type(x).__name__} ({err})") from None
+    except (ValueError, TypeError, RuntimeError):  # ragged lists, tensors with grad inside
+        raise _Unreadable(f"no array can be made of this {type(x).__name__} "
+                          "(rows of different lengths? tensors that require grad?)") from None
     if a.dtype.kind not in _FAMILY:
         raise _Unreadable(f"this {type(x).__name__} does not hold only real numbers ({a.dtype})")
     typed = isinstance(x, (np.ndarray, np.generic))
@@ -92,7 +95,6 @@ def _read_reference(x: Any, what: str) -> _Reading:
         raise TypeError(f"{what} cannot be read as numbers: {err}") from None
 
 
-# --- comparing one quantity ----------------------------------------------------------
 def _same(g: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Entry by entry: identical, NaN counting as identical to NaN."""
     return (g == e) | (np.isnan(g) & np.isnan(e))
@@ -103,8 +105,8 @@ def _close(g: np.ndarray, e: np.ndarray, atol: float, rtol: float) -> bool:
 
 
 def _nonfinite(g: np.ndarray, e: np.ndarray) -> tuple[int, int]:
-    """How many NaN and inf entries the answer has where the expected one has none."""
-    # with different shapes nothing can be matched up: count all, unless some are expected
+    """How many NaN and inf entries the answer has that the expected one lacks (if shapes
+    differ: all of them, unless the expected one has some too)."""
     new = ~_same(g, e) if g.shape == e.shape else np.full(g.shape, np.isfinite(e).all())
     return int((np.isnan(g) & new).sum()), int((np.isinf(g) & new).sum())
 
@@ -119,12 +121,8 @@ def _dtype_problem(g: _Reading, e: _Reading, want: str | None) -> str | None:
 
 @dataclass
 class CheckResult:
-    """One quantity compared: ``exact`` (same shape and values), ``close`` (same shape, every
-    entry within tolerance), ``problem`` (shape, NaN, dtype...). ``str()`` is the report line.
-
-    >>> print(CheckResult("dW1", exact=False, close=True, max_diff=2.4e-07))
-    dW1 | exact: False | close: True | max diff: 2.4e-07
-    """
+    """One quantity compared: ``exact`` (same shape and values), ``close`` (same shape, all
+    entries within tolerance), ``problem`` (shape, NaN, dtype...). ``str()`` is its line."""
 
     name: str
     attempted: bool = True
@@ -141,18 +139,17 @@ class CheckResult:
         if not self.attempted:
             return f"{self.name} | not attempted yet"
         line = f"{self.name} | exact: {self.exact} | close: {self.close}"
-        return line + f" | max diff: {self.max_diff:.1e}" + (f" | {self.problem}" if self.problem else "")
+        line += f" | max diff: {self.max_diff:.1e}"
+        return line + (f" | {self.problem}" if self.problem else "")
 
 
-@dataclass
-class _Case:  # one compared quantity, with what the explanation of a failure needs
-    result: CheckResult
-    got: Any  # the student's value as given
-    g: _Reading | None  # None when it could not be read
-    e: _Reading
+# One compared quantity: its result, the student's value as given, and the readings of
+# both (g is None where the answer could not be read).
+_Case = namedtuple("_Case", "result got g e")
 
 
-def _compare(name: str, got: Any, expected: Any, atol: float, rtol: float, want: str | None) -> _Case:
+def _compare(name: str, got: Any, expected: Any, atol: float, rtol: float,
+             want: str | None) -> _Case:
     e = _read_reference(expected, f"the expected value of {name!r}")
     if _is_stub(got):
         return _Case(CheckResult(name, attempted=False), got, None, e)
@@ -161,7 +158,7 @@ def _compare(name: str, got: Any, expected: Any, atol: float, rtol: float, want:
     try:
         g = _read(got)
     except _Unreadable as err:
-        return _Case(CheckResult(name, problem=problem or f"unreadable: {err}"), got, None, e)
+        return _Case(CheckResult(name, problem=problem or str(err)), got, None, e)
     if g.values.shape != e.values.shape:
         problem = problem or f"shape {g.values.shape}, expected {e.values.shape}"
         return _Case(CheckResult(name, problem=problem), got, g, e)
@@ -175,7 +172,6 @@ def _compare(name: str, got: Any, expected: Any, atol: float, rtol: float, want:
     return _Case(CheckResult(name, True, bool(same.all()), close, max_diff, problem), got, g, e)
 
 
-# --- naming the mistake --------------------------------------------------------------
 def _factor(g: np.ndarray, e: np.ndarray, atol: float, rtol: float) -> str | None:
     """The c with got == c * expected, written like "2", "1/32" or "0.7071"; else None."""
     big = np.abs(e) > atol
@@ -190,41 +186,31 @@ def _factor(g: np.ndarray, e: np.ndarray, atol: float, rtol: float) -> str | Non
 
 
 def _shape_hint(g: np.ndarray, e: np.ndarray, atol: float, rtol: float) -> str:
-    want, have = e.shape, g.shape
-    if g.ndim >= 2 and np.swapaxes(g, -1, -2).shape == want:
-        if _close(np.swapaxes(g, -1, -2), e, atol, rtol):
-            return (f"transposed: your answer has shape {have} and its transpose is right. "
-                    "Check the order of the factors in the matrix product, or add .T.")
-        return f"wrong shape: expected shape {want}, got {have} (transposed, values differ too)."
-    if g.size == e.size and _close(g.reshape(want), e, atol, rtol):
-        return (f"right numbers, wrong shape: expected shape {want}, got {have}. "
-                "Keep the reduced dimension (keepdim=True) or reshape the result.")
-    more = (" Did a sum or mean remove a dimension that should stay?" if g.ndim < e.ndim else
-            " Did broadcasting add a dimension?" if g.ndim > e.ndim else "")
-    return f"wrong shape: expected shape {want}, got {have}.{more}"
+    wrong = f"expected shape {e.shape}, got {g.shape}"
+    if g.ndim >= 2 and _close(np.swapaxes(g, -1, -2), e, atol, rtol):  # rectangular ones too
+        return f"transposed: {wrong}, and your transpose is right (factor order, .T)."
+    if g.size == e.size and _close(g.reshape(e.shape), e, atol, rtol):
+        return f"right numbers, wrong shape: {wrong}. Use keepdim=True, or reshape the result."
+    return f"wrong shape: {wrong}. Check which dimensions each sum, mean or broadcast produces."
 
 
 def _value_hint(g: np.ndarray, e: np.ndarray, n: int | None, atol: float, rtol: float) -> str:
     matches = lambda candidate: _close(candidate, e, atol, rtol)  # noqa: E731
-    if not g.any() and e.any():
-        return "your answer is all zeros: was it never filled in, or overwritten by zeros?"
     if matches(-g):
         return "wrong sign: your answer is minus the expected one. Check each derivative's sign."
-    if g.ndim >= 2 and g.shape[-1] == g.shape[-2] and matches(np.swapaxes(g, -1, -2)):
+    if g.ndim >= 2 and matches(np.swapaxes(g, -1, -2)):  # a square matrix
         return "transposed: your matrix is the transpose of the expected one (factor order, .T)."
     if n is not None and matches(g / n):
-        return (f"sum instead of mean: your answer is batch_size={n} times too large. "
-                "Divide by the batch size (or use .mean()).")
+        return f"sum instead of mean: your answer is batch_size={n} times too large; divide."
     if n is not None and matches(g * n):
-        return (f"mean instead of sum: your answer is batch_size={n} times too small. "
-                "Did you divide by the batch size where a sum is expected, or divide twice?")
+        return f"mean instead of sum: your answer is batch_size={n} times too small; don't divide."
     factor = _factor(g, e, atol, rtol)
     if factor is not None:
-        return (f"off by a constant factor: your answer is {factor} times the expected one "
-                "(a lost 2 from a square, a 1/n from a mean, ...).")
+        return f"off by a constant factor: your answer is {factor} times the expected one."
+    if g.size == 1:
+        return f"no common mistake matches: expected {e.item():.6g}, got {g.item():.6g}."
     off = ~np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
-    with np.errstate(invalid="ignore"):
-        diff = np.nan_to_num(np.abs(g - e), nan=np.inf)
+    diff = np.nan_to_num(np.where(_same(g, e), 0.0, np.abs(g - e)), nan=np.inf)
     first, worst = (tuple(map(int, np.unravel_index(np.argmax(a), g.shape))) for a in (off, diff))
     return (f"no common mistake matches. {int(off.sum())} of {g.size} entries differ: the first "
             f"at index {first} (expected {e[first]:.6g}, got {g[first]:.6g}), the largest at "
@@ -238,59 +224,51 @@ def _hint(case: _Case, mistakes: dict[str, _Reading], n: int | None, atol: float
         if g is not None and _close(g.values, wrong.values, atol, rtol):
             return f"your answer matches a known mistake: {label}."
     if isinstance(got, torch.Tensor) and e.device and str(got.device) != e.device:
-        return f"your tensor is on {got.device}, the expected one on {e.device}: use .to()."
+        return f"your tensor is on {got.device}, the expected one on {e.device}: move it (.to)."
     if g is None:
-        reason = case.result.problem.removeprefix("unreadable: ")
-        return (f"your answer cannot be read: {reason}. Give a tensor, a numpy array, a number "
-                "or a rectangular (nested) list of numbers, in the structure asked for.")
+        return (f"your answer cannot be read: {case.result.problem}. "
+                "Give a tensor, array, number or rectangular list (or a tuple or dict of them).")
     nan, inf = _nonfinite(g.values, e.values)
     if nan or inf:
-        return (f"your answer has {nan} NaN and {inf} inf entries where finite values are expected. "
-                "Look for log(0), 0/0, or exp() of a large number (softmax without max-subtraction).")
+        return (f"your answer has {nan} NaN and {inf} inf entries that the expected one does "
+                "not have. Look for log(0), 0/0, or exp() of a large number.")
     if g.values.shape != e.values.shape:
         return _shape_hint(g.values, e.values, atol, rtol)
-    if _dtype_problem(g, e, want) and (case.result.close or g.family != e.family):
-        if want and g.dtype != want:
-            return f"wrong dtype: expected {want}, got {g.dtype}. Convert it with .to(...)."
-        why = (" Integer arithmetic truncates and carries no gradient: use .float()."
-               if e.family == "float" else "")
-        return f"wrong kind of numbers: expected {e.family} numbers, got a {g.desc}.{why}"
+    problem = _dtype_problem(g, e, want)
+    if problem and (case.result.close or g.family != e.family):  # else the values matter more
+        why = " Integer arithmetic truncates and has no gradient." if e.family == "float" else ""
+        return f"wrong {problem}.{why} Convert it with .to(...)."
     return _value_hint(g.values, e.values, n, atol, rtol)
 
 
-def _explain(case: _Case, hint: str, atol: float, rtol: float) -> str:
-    def describe(r: _Reading) -> str:
-        flat = r.values.ravel()
-        shown = ", ".join(f"{v:.4g}" for v in flat[:5]) + (", ..." if flat.size > 5 else "")
-        return f"{r.desc} of shape {tuple(r.values.shape)}: [{shown}]"
-
+def _explain(case: _Case, mistakes: dict[str, _Reading], n: int | None, atol: float,
+             rtol: float, want: str | None) -> str:
+    with np.errstate(all="ignore"):  # trying the fixes may divide inf by inf, say
+        hint = _hint(case, mistakes, n, atol, rtol, want)
     r = case.result
-    return (f"{r.name} is wrong.\n  expected: {describe(case.e)}\n"
-            f"  got:      {describe(case.g) if case.g is not None else r.problem}\n"
+    return (f"{r.name} is wrong.\n  expected: {case.e}\n"
+            f"  got:      {case.g if case.g is not None else r.problem}\n"
             f"  max diff: {r.max_diff:.1e} (allowed: {atol:g} + {rtol:g} * |expected|)\n"
             f"Hint: {hint}")
 
 
-# --- several quantities at once, and the public calls ------------------------------
 def _leaves(name: str, got: Any, expected: Any) -> list[tuple[str, Any, Any]]:
-    """(name, got, expected) for each single quantity in ``expected``, ``got`` split alike.
-
-    Tuple items are named ``name[i]``, dict items by their keys."""
+    """(name, got, expected) per quantity: tuple items are named ``name[i]``, dict items by key."""
     if not isinstance(expected, (tuple, dict)):
         return [(name, got, expected)]
     is_dict = isinstance(expected, dict)
     keys = list(expected) if is_dict else list(range(len(expected)))
-    if _is_stub(got) or isinstance(got, _Unreadable):  # it stands for each of its parts
-        parts = [got] * len(keys)
-    elif is_dict and isinstance(got, dict):
+    names = [str(k) if is_dict else f"{name}[{k}]" for k in keys]
+    if is_dict and isinstance(got, dict):
         parts = [got.get(k, _Unreadable(f"the key {k!r} is missing")) for k in keys]
     elif not is_dict and isinstance(got, (tuple, list)) and len(got) == len(keys):
         parts = list(got)
-    else:
-        size = f" of {len(got)}" if isinstance(got, (tuple, list)) else ""
-        parts = [_Unreadable(f"expected a {type(expected).__name__} of {len(keys)}, "
-                             f"got a {type(got).__name__}{size}")] * len(keys)
-    names = [str(k) if is_dict else f"{name}[{k}]" for k in keys]
+    else:  # a stub, or a misfit, stands for each of the parts
+        if not (_is_stub(got) or isinstance(got, _Unreadable)):
+            size = f" of {len(got)}" if isinstance(got, (tuple, list)) else ""
+            got = _Unreadable(f"expected a {type(expected).__name__} of {len(keys)} "
+                              f"({', '.join(names)}), got a {type(got).__name__}{size}")
+        parts = [got] * len(keys)
     return [leaf for k, n, p in zip(keys, names, parts) for leaf in _leaves(n, p, expected[k])]
 
 
@@ -298,8 +276,7 @@ def _validate(atol: float, rtol: float, batch_size: Any, mistakes: Any, dtype: A
     """Reject the author's mistakes in the options; return the demanded dtype's name."""
     if not (atol >= 0 and rtol >= 0):
         raise ValueError(f"atol and rtol must be non-negative, got {atol} and {rtol}")
-    if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
-                                   or isinstance(batch_size, bool) or batch_size < 1):
+    if batch_size is not None and not (type(batch_size) is int and batch_size > 0):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if mistakes is not None and not isinstance(mistakes, dict):
         raise TypeError(f"mistakes must be a dict {{description: wrong answer}}: {mistakes!r}")
@@ -328,11 +305,9 @@ def check(got: Any, expected: Any, *, name: str = "value", atol: float = 1e-6,
           mistakes: dict[str, Any] | None = None, dtype: Any = None) -> bool:
     """Print one line per quantity; True if all are right, False if some are not attempted.
 
-    Raises ``AssertionError`` (after printing every line) if any quantity is wrong.
-    ``expected`` may be a tuple or dict of quantities, which ``got`` must then match.
-    ``batch_size`` lets the hints recognise sum vs mean; ``dtype`` demands that dtype.
-    ``mistakes`` maps a description to a known-wrong answer (shaped like ``expected``), or
-    to a function of ``expected`` returning one.
+    Raises ``AssertionError``, after all lines, if any is wrong. ``batch_size`` lets hints
+    spot sum vs mean; ``dtype`` demands that dtype; ``mistakes`` maps a description to a
+    known-wrong answer (shaped like ``expected``) or to a function of ``expected`` giving one.
 
     >>> check(torch.tensor([0.5, 0.5]), np.array([0.5, 0.5]), name="p")
     p | exact: True | close: True | max diff: 0.0e+00
@@ -340,15 +315,9 @@ def check(got: Any, expected: Any, *, name: str = "value", atol: float = 1e-6,
     >>> check(..., torch.zeros(3), name="dW1")
     dW1 | not attempted yet
     False
-    >>> check(torch.ones(2, 3), torch.ones(3, 2), name="W",
-    ...       mistakes={"W instead of W.T": lambda e: e.T})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    AssertionError: W is wrong...Hint: your answer matches a known mistake: W instead of W.T.
     """
     want = _validate(atol, rtol, batch_size, mistakes, dtype)
     leaves = _leaves(name, got, expected)
-    if not leaves:
-        raise ValueError("expected holds no quantity to check")
     cases = [_compare(n, g, e, atol, rtol, want) for n, g, e in leaves]
     per_leaf: list[dict[str, _Reading]] = [{} for _ in leaves]
     for label, bad in (mistakes or {}).items():  # split like expected; missing parts skipped
@@ -361,8 +330,7 @@ def check(got: Any, expected: Any, *, name: str = "value", atol: float = 1e-6,
     wrong = [(c, m) for c, m in zip(cases, per_leaf) if c.result.attempted and not c.result.ok]
     if wrong:
         head = f"{len(wrong)} of {len(cases)} quantities are wrong.\n\n" if len(cases) > 1 else ""
-        texts = [_explain(c, _hint(c, m, batch_size, atol, rtol, want), atol, rtol)
-                 for c, m in wrong]
+        texts = [_explain(c, m, batch_size, atol, rtol, want) for c, m in wrong]
         raise AssertionError(head + "\n\n".join(texts)) from None
     return all(c.result.attempted for c in cases)
 
@@ -370,7 +338,6 @@ def check(got: Any, expected: Any, *, name: str = "value", atol: float = 1e-6,
 def check_all(pairs: dict[str, tuple[Any, Any]], **options: Any) -> bool:
     """``check`` several named quantities, ``pairs = {name: (got, expected)}``, one line each.
 
-    The ``AssertionError`` comes after all lines and explains every wrong quantity.
     ``options`` are those of ``check``; a mistake there is a dict ``{name: wrong answer}``.
 
     >>> check_all({"dW": (torch.ones(2), torch.ones(2)), "db": (None, torch.zeros(1))})
@@ -378,11 +345,9 @@ def check_all(pairs: dict[str, tuple[Any, Any]], **options: Any) -> bool:
     db | not attempted yet
     False
     """
-    if not (isinstance(pairs, dict) and pairs
+    if not (isinstance(pairs, dict)
             and all(isinstance(p, tuple) and len(p) == 2 for p in pairs.values())):
-        raise TypeError("check_all expects a non-empty dict {name: (got, expected)}")
-    if "name" in options:
-        raise TypeError("check_all takes the names from the keys of pairs, not from name=")
+        raise TypeError("check_all expects a dict {name: (got, expected)}")
     got, expected = ({k: p[i] for k, p in pairs.items()} for i in (0, 1))
     return check(got, expected, **options)
 
@@ -391,11 +356,7 @@ def _fresh(x: Any) -> Any:
     """A copy of an argument that the function it is given may modify freely."""
     if isinstance(x, torch.Tensor):
         return x.detach().clone().requires_grad_(x.requires_grad)
-    if type(x) in (list, tuple):
-        return type(x)(_fresh(v) for v in x)
-    if type(x) is dict:
-        return {k: _fresh(v) for k, v in x.items()}
-    return copy.deepcopy(x)
+    return type(x)(map(_fresh, x)) if type(x) in (list, tuple) else copy.deepcopy(x)
 
 
 def check_function(student_fn: Callable | None, reference_fn: Callable, *args: Any,
@@ -403,12 +364,9 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
                    **options: Any) -> bool:
     """``check`` the output of ``student_fn(*args)`` against that of ``reference_fn(*args)``.
 
-    Each function, mistake functions included, gets its own copy of the arguments, so none
-    can change what the others see by modifying them in place. A student function that
-    raises ``NotImplementedError``, returns None, or is still ``None`` / ``...`` is not
-    attempted; other exceptions from the student's code propagate with their traceback.
-    ``mistakes`` maps a description to a known-wrong output, or to a function with the
-    reference's signature computing one. ``options`` are those of ``check``.
+    Each function gets its own copy of the arguments, so in-place changes stay private. A
+    student function raising ``NotImplementedError`` or returning None is not attempted;
+    other exceptions propagate. A mistake may be a function of the same arguments.
 
     >>> def softmax(x): raise NotImplementedError
     >>> check_function(softmax, lambda x: x.softmax(-1), torch.zeros(2, 3))
@@ -420,10 +378,8 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
     _validate(0, 0, None, mistakes, None)
     name = name or getattr(student_fn if callable(student_fn) else reference_fn, "__name__", "?")
     expected = reference_fn(*_fresh(args))
-    if not (_is_stub(student_fn) or callable(student_fn)):
-        student_fn = _Unreadable(f"{name} should be a function, got a {type(student_fn).__name__}")
     try:
-        got = student_fn if not callable(student_fn) else student_fn(*_fresh(args))
+        got = None if _is_stub(student_fn) else student_fn(*_fresh(args))
     except NotImplementedError:
         got = None
     resolved = {k: m(*_fresh(args)) if callable(m) else m for k, m in (mistakes or {}).items()}
