@@ -44,12 +44,12 @@ def test_value_graph_labels_show_data_and_grad_with_4_significant_digits():
     o.backward()
     source = draw_value_graph(o).source
     # o = tanh(-4.5) = -0.99975..., do/db = 1 - o**2 = 0.00049349..., do/dw1 = x1 * do/db
-    assert 'v5 [label="{ o | data -0.9998 | grad 1 }" shape=record]' in source
-    assert 'v3 [label="{ b | data 1.5 | grad 0.0004935 }"' in source
-    assert 'v1 [label="{ w1 | data -3 | grad 0.000987 }"' in source
+    assert 'v5 [label="o | data -0.9998 | grad 1" shape=record]' in source
+    assert 'v3 [label="b | data 1.5 | grad 0.0004935"' in source
+    assert 'v1 [label="w1 | data -3 | grad 0.000987"' in source
     assert "grad 0 " not in source  # every Value got its gradient
     without = draw_value_graph(o, show_grad=False).source
-    assert "grad" not in without and "{ o | data -0.9998 }" in without
+    assert "grad" not in without and '"o | data -0.9998"' in without
 
 
 def test_value_graph_draws_an_input_used_twice_with_two_edges():
@@ -87,7 +87,7 @@ def test_value_graph_of_an_mlp_renders():
 
 def test_value_graph_direction():
     tb = draw_value_graph(neuron_output(), rankdir="TB").source
-    assert "rankdir=TB" in tb and 'label="o | data -0.9998 | grad 0"' in tb  # no braces
+    assert "rankdir=TB" in tb and 'label="{ o | data -0.9998 | grad 0 }"' in tb  # turned
     with pytest.raises(ValueError, match="rankdir must be one of LR, RL, TB, BT, got 'up'"):
         draw_value_graph(neuron_output(), rankdir="up")
 

@@ -22,6 +22,7 @@ from conftest import CHAPTERS, ROOT
 # Seconds each notebook may take at the default budget on a 2-core CPU (from its issue).
 RUNTIME_BUDGET_S = {
     "00_tools": 30,
+    "01_backprop": 60,
 }
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))

@@ -32,8 +32,11 @@ ALLOWED_PAGE_ERRORS = {"Identifier 'THEBE_JS_URL' has already been declared"}
 ALLOWED_CONSOLE_ERRORS = {"Got invalid theme mode: . Resetting to auto."}
 REPO = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
 OWNER_REPO = REPO["url"].removeprefix("https://github.com/")
-PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-               if not p.relative_to(HTML).parts[0].startswith("_")) if HTML.is_dir() else []
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+# Every page of the book (from _toc.yml, so that collection needs no built site) plus the
+# pages Sphinx adds.
+PAGES = ["index.html", "genindex.html", "search.html", f"{TOC['root']}.html"] + [
+    f"{chapter['file']}.html" for part in TOC["parts"] for chapter in part["chapters"]]
 NOTEBOOK_PAGES = {f"chapters/{nb.stem}.html" for nb in CHAPTERS.glob("*.ipynb")}
 
 
@@ -104,8 +107,11 @@ def _wait_for(page, js, what, timeout=20_000):
         pytest.fail(f"{what}: {error}")
 
 
-def test_the_site_has_pages():
-    assert "index.html" in PAGES and NOTEBOOK_PAGES <= set(PAGES), PAGES
+def test_the_site_has_every_page():
+    built = {p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
+             if not p.relative_to(HTML).parts[0].startswith("_")}
+    assert built == set(PAGES), f"built but not visited: {built - set(PAGES)}; missing: {set(PAGES) - built}"
+    assert NOTEBOOK_PAGES <= set(PAGES)
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -64,7 +64,8 @@ def draw_value_graph(root: Value, *, rankdir: str = "LR", show_grad: bool = True
     if not isinstance(root, Value):
         raise TypeError(f"draw_value_graph expects a Value, got {type(root).__name__} ({root!r:.60})")
     _check_rankdir(rankdir)
-    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir}, node_attr={"fontsize": "11"})
+    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3"},
+                           node_attr={"fontsize": "11", "fontname": "Helvetica"})
     order = root.topological_order()  # parents first, in their stored order
     ids = {id(v): f"v{k}" for k, v in enumerate(order)}  # id() only as a dict key
     for v in order:
@@ -72,9 +73,9 @@ def draw_value_graph(root: Value, *, rankdir: str = "LR", show_grad: bool = True
         if show_grad:
             fields.append(f"grad {_fmt(v.grad)}")
         label = " | ".join(fields)
-        # A record lays its fields across the rank direction; braces turn them so that
-        # label | data | grad reads as one row in every direction.
-        if rankdir in ("LR", "RL"):
+        # A record lays its fields across the rank direction: in a left-to-right graph,
+        # label, data and grad stack up in a narrow box; braces turn them for top-down.
+        if rankdir in ("TB", "BT"):
             label = "{ " + label + " }"
         dot.node(ids[id(v)], label=label, shape="record")
         if v.op:
@@ -123,7 +124,8 @@ def draw_torch_graph(
             "the tensor has no grad_fn and does not require grad, so torch recorded no graph: "
             "was it computed under torch.no_grad() or from tensors without requires_grad=True?"
         )
-    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir}, node_attr={"fontsize": "11"})
+    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3"},
+                           node_attr={"fontsize": "11", "fontname": "Helvetica"})
 
     def leaf_label(t: torch.Tensor) -> str:
         shape = str(tuple(t.shape))
