@@ -23,6 +23,7 @@ from conftest import CHAPTERS, ROOT
 RUNTIME_BUDGET_S = {
     "00_tools": 30,
     "01_backprop": 60,
+    "hw1_single_layer": 60,
 }
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
