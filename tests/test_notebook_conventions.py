@@ -24,6 +24,7 @@ RUNTIME_BUDGET_S = {
     "00_tools": 30,
     "01_backprop": 60,
     "hw1_single_layer": 60,
+    "02_boolean": 60,
 }
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
