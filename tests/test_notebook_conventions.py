@@ -25,6 +25,7 @@ RUNTIME_BUDGET_S = {
     "01_backprop": 60,
     "hw1_single_layer": 60,
     "02_boolean": 60,
+    "03_optimizers": 90,
 }
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
