@@ -7,6 +7,12 @@ One module per job, each importable on its own:
 - :mod:`utils.checks` -- the homework checkers used under every exercise cell.
 - :mod:`utils.plotting` -- small matplotlib helpers (object API, labelled axes).
 - :mod:`utils.widgets` -- sliders that still work in the static HTML site.
+- :mod:`utils.autograd` -- a scalar reverse-mode autograd engine (``Value``) and a tiny MLP.
+- :mod:`utils.graphs` -- graphviz drawings of ``Value`` graphs and PyTorch autograd graphs.
+- :mod:`utils.boolean` -- perceptrons and threshold circuits for Boolean functions.
+- :mod:`utils.regions` -- half-planes, convex polygons and their unions as networks.
+- :mod:`utils.optim` -- optimizers from scratch with ``torch.optim``'s names and semantics.
+- :mod:`utils.exercises` -- the checkers under each chapter's exercises.
 """
 
 __version__ = "0.1.0"
