@@ -8,6 +8,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 names=() times=() results=()
+passed=0 failed=0
+stage_log=$(mktemp)
+trap 'rm -f "$stage_log"' EXIT
 summary() {
   echo
   echo "==================== timing summary ===================="
@@ -17,14 +20,21 @@ summary() {
     total=$(awk -v a="$total" -v b="${times[$i]}" 'BEGIN{print a+b}')
   done
   printf '  %-8s %7.1f s\n' total "$total"
+  echo
+  echo "tests: $passed passed, $failed failed"
 }
 stage() {  # stage NAME COMMAND...
   local name=$1; shift
   echo
   echo "==================== $name ===================="
   local start=$(date +%s.%N)
-  "$@"
-  local rc=$?
+  "$@" 2>&1 | tee "$stage_log"
+  local rc=${PIPESTATUS[0]}
+  # add up pytest's closing line ("12 passed, 1 failed in 3.2s") for the final count
+  local line
+  line=$(grep -E '^[=[:space:]]*[0-9]+ (passed|failed)' "$stage_log" | tail -n 1)
+  passed=$((passed + $(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)))
+  failed=$((failed + $(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)))
   names+=("$name")
   times+=("$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')")
   results+=("$([ $rc = 0 ] && echo ok || echo "FAILED (exit $rc)")")
