@@ -11,6 +11,7 @@ One module per job, each importable on its own:
 - :mod:`utils.graphs` -- graphviz drawings of ``Value`` graphs and PyTorch autograd graphs.
 - :mod:`utils.boolean` -- perceptrons and threshold circuits for Boolean functions.
 - :mod:`utils.regions` -- half-planes, convex polygons and their unions as networks.
+- :mod:`utils.nn` -- Linear, BatchNorm1d, Dropout, Tanh, ReLU, Sequential with ``torch.nn``'s semantics.
 - :mod:`utils.optim` -- optimizers from scratch with ``torch.optim``'s names and semantics.
 - :mod:`utils.exercises` -- the checkers under each chapter's exercises.
 """
