@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import utils.nn
-from utils.nn import BatchNorm1d, Dropout, Linear, ReLU, Sequential, Tanh
+from utils.nn import BatchNorm1d, Dropout, Embedding, Flatten, Linear, ReLU, Sequential, Tanh
 
 TOL = 1e-12
 DT = torch.float64
@@ -347,7 +347,7 @@ def test_dropout_train_statistics_and_exact_scaling():
     n = x.numel()
     se = math.sqrt(p * (1 - p) / n)
     assert abs(zeros.double().mean().item() - p) < 5 * se
-    assert torch.equal(y[~zeros], x[~zeros] / (1 - p))  # exact, not approximately
+    assert torch.equal(y[~zeros], x[~zeros] * (1 / (1 - p)))  # exact, not approximately
     # E[y] = x: the mean of y/x over all entries is 1 within 5 standard errors
     ratio = (y / x).mean().item()
     assert abs(ratio - 1) < 5 * math.sqrt(p / (1 - p) / n)
@@ -355,6 +355,17 @@ def test_dropout_train_statistics_and_exact_scaling():
     xs = x[:4, :5]
     avg = torch.stack([drop(xs) for _ in range(20000)]).mean(0)
     assert maxdiff(avg / xs, torch.ones_like(xs)) < 5 * math.sqrt(p / (1 - p) / 20000)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_dropout_is_torch_dropout_bit_for_bit(p, dtype):
+    x = torch.randn(64, 50, dtype=dtype, generator=gen(5))
+    with torch.random.fork_rng():
+        torch.manual_seed(123)
+        expected = torch.nn.Dropout(p)(x)
+    assert torch.equal(Dropout(p, generator=gen(123))(x), expected)
+    assert torch.equal(Dropout(p).eval()(x), torch.nn.Dropout(p).eval()(x))
 
 
 def test_dropout_generator_reproducible_and_fresh_masks():
@@ -368,7 +379,7 @@ def test_dropout_gradient_and_p_one():
     x = torch.randn(30, dtype=DT, generator=gen(3), requires_grad=True)
     y = Dropout(0.25, generator=gen(4))(x)
     y.sum().backward()
-    assert torch.equal(x.grad, (y != 0).to(DT) / 0.75)
+    assert torch.equal(x.grad, (y != 0).to(DT) * (1 / 0.75))
     x.grad = None
     z = Dropout(1.0)(x)
     assert torch.equal(z, torch.zeros_like(x))
@@ -380,3 +391,27 @@ def test_dropout_gradient_and_p_one():
 def test_dropout_rejects_bad_p(p):
     with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
         Dropout(p)
+
+
+# ---------------------------------------------------------------- Embedding, Flatten
+
+def test_embedding_matches_torch_and_lecture_table():
+    ours = Embedding(27, 10, generator=gen(7), dtype=DT)
+    ref = torch.nn.Embedding(27, 10, dtype=DT)
+    with torch.no_grad():
+        ref.weight.copy_(ours.weight)
+    # the initial table is exactly the lecture's C = torch.randn((27, 10), generator=g)
+    assert torch.equal(ours.weight, torch.randn((27, 10), generator=gen(7), dtype=DT))
+    idx = torch.randint(0, 27, (32, 3), generator=gen(8))
+    out = ours(idx)
+    assert out.shape == (32, 3, 10) and torch.equal(out, ref(idx))
+    out.square().sum().backward()
+    ref(idx).square().sum().backward()
+    assert maxdiff(ours.weight.grad, ref.weight.grad) <= 1e-12
+    flat = Flatten()(out)
+    assert flat.shape == (32, 30) and torch.equal(flat, torch.nn.Flatten()(out))
+
+
+def test_embedding_rejects_float_indices():
+    with pytest.raises(TypeError, match="integer indices, got dtype torch.float32"):
+        Embedding(5, 2)(torch.zeros(3))

@@ -28,7 +28,8 @@ import numbers
 
 import torch
 
-__all__ = ["Module", "Linear", "Tanh", "ReLU", "Sequential", "BatchNorm1d", "Dropout"]
+__all__ = ["Module", "Embedding", "Flatten", "Linear", "Tanh", "ReLU", "Sequential", "BatchNorm1d",
+           "Dropout"]
 
 
 class Module:
@@ -58,6 +59,48 @@ def _check_int(n, name: str, low: int = 1) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {n!r}")
     return int(n)
+
+
+class Embedding(Module):
+    r"""A lookup table of learned vectors, one row per index (``torch.nn.Embedding``).
+
+    ``weight`` (num_embeddings, embedding_dim) is drawn from :math:`N(0, 1)`, as in torch
+    and as the makemore lecture draws its table ``C``.
+
+    Shape: input (*) of integer indices, output (*, embedding_dim).
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, *,
+                 generator: torch.Generator | None = None,
+                 dtype: torch.dtype = torch.float32) -> None:
+        self.num_embeddings = _check_int(num_embeddings, "num_embeddings")
+        self.embedding_dim = _check_int(embedding_dim, "embedding_dim")
+        self.weight = torch.randn((num_embeddings, embedding_dim), generator=generator,
+                                  dtype=dtype).requires_grad_()  # (num, dim)
+
+    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
+        if idx.dtype not in (torch.int32, torch.int64):
+            raise TypeError(f"Embedding expects integer indices, got dtype {idx.dtype}")
+        return self.weight[idx]  # (*, dim)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.weight]
+
+    def __repr__(self) -> str:
+        return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
+
+
+class Flatten(Module):
+    """Merge all dimensions after the first (``torch.nn.Flatten()``): (N, *) -> (N, prod(*)).
+
+    The lecture writes the same thing as ``emb.view(emb.shape[0], -1)``.
+    """
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1)
+
+    def __repr__(self) -> str:
+        return "Flatten()"
 
 
 class Linear(Module):
@@ -313,8 +356,9 @@ class Dropout(Module):
         [0.0, 2.0]
 
     Note:
-        The masks are drawn as ``torch.rand(...) >= p``, so they differ from torch's for the
-        same seed; only the distribution is the same.
+        The mask is drawn as torch draws it, ``torch.empty_like(x).bernoulli_(1 - p)``, and
+        scaled by :math:`1/(1-p)` before the product, so with a generator seeded ``s`` the
+        output is bit for bit ``torch.nn.Dropout(p)`` after ``torch.manual_seed(s)``.
     """
 
     def __init__(self, p: float = 0.5, *, generator: torch.Generator | None = None) -> None:
@@ -327,8 +371,8 @@ class Dropout(Module):
             return x
         if self.p == 1:
             return x * torch.zeros_like(x)  # keeps the graph, so x still gets a (zero) grad
-        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
-        return x * keep / (1 - self.p)  # survivors: exactly x / (1 - p)
+        mask = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
+        return x * mask.div_(1 - self.p)  # kept entries: x / (1 - p), as torch computes it
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
