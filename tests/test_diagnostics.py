@@ -1,0 +1,134 @@
+"""utils.diagnostics: statistics exact on hand-made inputs, plots with the right lines and
+labels, errors that name the bad input."""
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from utils import diagnostics as d
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+F64 = torch.float64
+ACTS = {"layer 1 (Tanh)": torch.tensor([-0.99, 0.0, 0.5, 0.98], dtype=F64),
+        "layer 2 (Tanh)": torch.tensor([0.1, 0.2, 0.3, 0.4, 0.97], dtype=F64)}
+
+
+def test_layer_stats_are_exact_on_small_inputs():
+    rows = d.layer_stats(ACTS)
+    assert [r["name"] for r in rows] == ["layer 1 (Tanh)", "layer 2 (Tanh)"]
+    assert rows[0]["mean"] == pytest.approx(0.1225, abs=1e-15)
+    var = sum((v - 0.1225) ** 2 for v in (-0.99, 0.0, 0.5, 0.98)) / 3  # unbiased
+    assert rows[0]["std"] == pytest.approx(math.sqrt(var), abs=1e-12)
+    assert rows[0]["saturated"] == 0.5
+    assert rows[1]["saturated"] == 0.0  # 0.97 is not above the threshold
+    assert d.layer_stats(ACTS, saturation=0.35)[1]["saturated"] == pytest.approx(0.4)
+
+
+def test_stats_take_torch_std_and_accept_other_dtypes_and_lists():
+    t = torch.randn(1000, generator=torch.Generator().manual_seed(0))
+    row = d.gradient_stats({"a": t})[0]
+    assert row["std"] == pytest.approx(t.double().std().item(), rel=1e-12)
+    assert row["mean"] == pytest.approx(t.double().mean().item(), rel=1e-12)
+    assert d.gradient_stats({"b": [1.0, 3.0]})[0] == {"name": "b", "mean": 2.0, "std": math.sqrt(2)}
+    assert d.gradient_stats({"c": np.array([0, 4])})[0]["mean"] == 2.0
+
+
+def test_weight_gradient_stats_give_the_grad_data_ratio():
+    rows = d.weight_gradient_stats({"weight 1": torch.tensor([1.0, -1.0, 1.0, -1.0])},
+                                   {"weight 1": torch.tensor([10.0, -10.0, 30.0, -30.0])})
+    g_std = math.sqrt(4 / 3)
+    w_std = math.sqrt((100 + 100 + 900 + 900) / 3)
+    assert rows == [{"name": "weight 1", "mean": 0.0, "std": pytest.approx(g_std),
+                     "grad_data_ratio": pytest.approx(g_std / w_std)}]
+
+
+def test_update_ratio_stats_summarise_each_parameter():
+    rows = d.update_ratio_stats({"w1": torch.tensor([-2.0, -3.0, -4.0]), "w2": [-3.5]})
+    assert rows[0] == {"name": "w1", "mean": -3.0, "min": -4.0, "max": -2.0, "final": -4.0}
+    assert rows[1]["final"] == -3.5
+
+
+def test_activation_histograms_draw_one_labelled_density_line_per_layer():
+    ax = d.plot_activation_histograms(ACTS, bins=4)
+    lines = ax.get_lines()
+    assert len(lines) == 2 and len(lines[0].get_xdata()) == 4
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "layer 1 (Tanh): mean +0.12, std 0.84, saturated 50.0%"
+    assert labels[1].startswith("layer 2 (Tanh): mean +0.39, std ")
+    assert ax.get_xlabel() and ax.get_ylabel() == "density"
+    # density: the line integrates to 1 over its bins
+    x, y = lines[0].get_xdata(), lines[0].get_ydata()
+    assert np.sum(y) * (x[1] - x[0]) == pytest.approx(1.0)
+
+
+def test_gradient_and_weight_gradient_histograms_have_their_legends():
+    grads = {"layer 1 (Tanh)": torch.tensor([1e-3, -1e-3, 2e-3]), "layer 2 (Tanh)": [0.0, 1e-3]}
+    ax = d.plot_gradient_histograms(grads)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "layer 1 (Tanh): mean +6.7e-04, std 1.5e-03"
+    assert len(ax.get_lines()) == 2 and ax.get_xlabel()
+    ax = d.plot_weight_gradient_histograms({"w": [1.0, -1.0]}, {"w": [2.0, -2.0]})
+    (label,) = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert label == "w: mean +0.0e+00, std 1.4e+00, grad:data ratio 5.0e-01"
+
+
+def test_update_ratios_draw_lines_over_steps_and_a_dashed_guide():
+    ratios = {"w1": torch.tensor([-2.0, -2.5, -3.0]), "w2": torch.tensor([-3.0, -3.1, -3.2], dtype=F64)}
+    ax = d.plot_update_ratios(ratios)
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    np.testing.assert_array_equal(lines[0].get_xdata(), [0, 1, 2])
+    np.testing.assert_array_equal(lines[1].get_ydata(), [-3.0, -3.1, -3.2])
+    assert lines[2].get_linestyle() == "--" and list(lines[2].get_ydata()) == [-3.0, -3.0]
+    assert ax.get_xlabel() == "step" and "log" in ax.get_ylabel()
+    assert len(d.plot_update_ratios(ratios, guide=None).get_lines()) == 2
+
+
+def test_plots_draw_into_the_given_axes_and_leave_rcparams_alone():
+    before = dict(plt.rcParams)
+    fig, (left, right) = plt.subplots(1, 2)
+    assert d.plot_activation_histograms(ACTS, ax=right) is right and not left.get_lines()
+    assert d.plot_update_ratios({"w": [-3.0, -3.0]}, ax=left) is left
+    assert dict(plt.rcParams) == before
+
+
+def test_bad_input_errors_name_the_problem():
+    with pytest.raises(ValueError, match="acts must be a non-empty dict"):
+        d.layer_stats({})
+    with pytest.raises(ValueError, match="acts must be a non-empty dict"):
+        d.layer_stats([torch.ones(3)])
+    with pytest.raises(ValueError, match=r"acts\['l1'\] must be a 1-D tensor, got shape \(2, 3\)"):
+        d.plot_activation_histograms({"l1": torch.zeros(2, 3)})
+    with pytest.raises(ValueError, match=r"grads\['l1'\] has 1 NaN or inf values of 3"):
+        d.gradient_stats({"l1": torch.tensor([1.0, float("nan"), 2.0])})
+    with pytest.raises(ValueError, match=r"needs at least 2 values, got 1"):
+        d.layer_stats({"l1": torch.tensor([0.5])})
+    with pytest.raises(ValueError, match=r"must be a 1-D tensor of numbers, got str"):
+        d.layer_stats({"l1": "abc"})
+    with pytest.raises(ValueError, match=r"saturation must be a threshold in \(0, 1\), got 97"):
+        d.layer_stats(ACTS, saturation=97)
+    with pytest.raises(ValueError, match="bins must be a positive integer, got 0"):
+        d.plot_gradient_histograms(ACTS, bins=0)
+    with pytest.raises(ValueError, match=r"same names in the same order, got \['a'\] and \['b'\]"):
+        d.weight_gradient_stats({"a": [1.0, 2.0]}, {"b": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"grads\['a'\] has 2 values but weights\['a'\] has 3"):
+        d.weight_gradient_stats({"a": [1.0, 2.0]}, {"a": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=r"weights\['a'\] are all equal"):
+        d.plot_weight_gradient_histograms({"a": [1.0, 2.0]}, {"a": [0.0, 0.0]})
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes or None, got str"):
+        d.plot_update_ratios({"w": [-3.0]}, ax="left")
+
+
+def test_helpers_never_show_and_return_an_axes_of_a_new_figure():
+    n = len(plt.get_fignums())
+    ax = d.plot_gradient_histograms(ACTS)
+    assert isinstance(ax, plt.Axes) and len(plt.get_fignums()) == n + 1
