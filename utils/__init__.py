@@ -13,6 +13,8 @@ One module per job, each importable on its own:
 - :mod:`utils.regions` -- half-planes, convex polygons and their unions as networks.
 - :mod:`utils.nn` -- Linear, BatchNorm1d, Dropout, Tanh, ReLU, Sequential with ``torch.nn``'s semantics.
 - :mod:`utils.optim` -- optimizers from scratch with ``torch.optim``'s names and semantics.
+- :mod:`utils.init` -- ``torch.nn.init``'s schemes from scratch (Xavier, Kaiming, orthogonal, ...).
+- :mod:`utils.diagnostics` -- per-layer activation/gradient/update statistics and histograms.
 - :mod:`utils.exercises` -- the checkers under each chapter's exercises.
 """
 

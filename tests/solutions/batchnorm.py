@@ -1,0 +1,24 @@
+"""Reference solutions to the exercises of the BatchNorm chapter (tests only)."""
+
+import torch
+
+
+def batchnorm_forward(x, gamma, beta, eps):
+    mean = x.mean(0, keepdim=True)                       # (1, C)
+    var = ((x - mean) ** 2).mean(0, keepdim=True)        # (1, C), biased
+    return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+
+
+def update_running_stats(running_mean, running_var, x, momentum):
+    n = x.shape[0]
+    mean = x.mean(0)
+    var = ((x - mean) ** 2).sum(0) / (n - 1)              # unbiased
+    return ((1 - momentum) * running_mean + momentum * mean,
+            (1 - momentum) * running_var + momentum * var)
+
+
+def batchnorm_backward(dy, x, gamma, eps):
+    mean = x.mean(0)
+    var = ((x - mean) ** 2).mean(0)
+    x_hat = (x - mean) / torch.sqrt(var + eps)
+    return gamma / torch.sqrt(var + eps) * (dy - dy.mean(0) - x_hat * (dy * x_hat).mean(0))
