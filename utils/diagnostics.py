@@ -1,7 +1,7 @@
 r"""Per-layer health checks of a deep network: statistics tables and their histograms.
 
 Every function takes a dict ``{name: 1-D tensor of values}``, in the order the layers come,
-as the recorder of :mod:`utils.train` collects them: the outputs of each Tanh layer, the
+as the ``Recorder`` of :mod:`utils.train` returns them: the outputs of each Tanh layer, the
 gradients of the loss with respect to those outputs, the weight gradients (with the weights
 themselves), and for update ratios ``{param name: log10 ratios, one per step}``. The names
 are printed as they are, so name the layers the way the legend should read, e.g.
@@ -59,8 +59,8 @@ def _read(data, what: str, min_size: int = 2) -> dict[str, torch.Tensor]:
             raise ValueError(f"{what}[{name!r}] needs at least {min_size} values, got {t.numel()}")
         bad = int((~torch.isfinite(t)).sum())
         if bad:
-            raise ValueError(f"{what}[{name!r}] has {bad} NaN or inf values of {t.numel()}: "
-                             "did the training diverge?")
+            raise ValueError(f"{what}[{name!r}] has {bad} NaN or inf values of {t.numel()} "
+                             "(a diverged run? log10 of a zero update?)")
         out[str(name)] = t
     return out
 
