@@ -1,0 +1,34 @@
+"""Reference solutions to the exercises of the regularization chapter (tests only)."""
+
+import torch
+
+from utils.regularization import load_state_dict, state_dict
+
+
+def l2_term(params, weight_decay):
+    weights = [p for p in params if p.dim() >= 2]
+    penalty = weight_decay / 2 * sum((w ** 2).sum() for w in weights)
+    grads = [weight_decay * p if p.dim() >= 2 else torch.zeros_like(p) for p in params]
+    return penalty, grads
+
+
+def dropout_forward(x, mask, p, training):
+    if not training:
+        return x
+    return x * mask / (1 - p)
+
+
+def train_with_early_stopping(model, train_epoch, val_loss, max_epochs, patience, path):
+    best, best_epoch, bad = float("inf"), None, 0
+    for epoch in range(1, max_epochs + 1):
+        train_epoch(model)
+        loss = val_loss(model)
+        if loss < best:
+            best, best_epoch, bad = loss, epoch, 0
+            torch.save(state_dict(model), path)
+        else:
+            bad += 1
+            if bad == patience:
+                break
+    load_state_dict(model, torch.load(path))
+    return best_epoch, best
