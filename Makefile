@@ -1,9 +1,11 @@
 # Two commands do everything from a fresh clone (see README.md):
 #   make book   build the site into _build/html, executing every notebook first
 #   make test   the whole test suite (unit, nbval, book build, browser), with a timing summary
+#   make reproduce   the lecture-length loss log (200,000 steps a row, ~7 min) -> assets/results/
+#   make benchmark   the training engine against the plain loop (benchmarks/engine.py)
 PY := .venv/bin/python
 
-.PHONY: book test execute build env clean
+.PHONY: book test execute build env clean reproduce benchmark
 
 book: env execute build
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
@@ -20,6 +22,12 @@ build: env
 
 test:
 	@bash scripts/run_tests.sh
+
+reproduce: env
+	$(PY) scripts/reproduce_loss_log.py
+
+benchmark: env
+	$(PY) benchmarks/engine.py
 
 clean:
 	rm -rf _build

@@ -1,0 +1,68 @@
+"""Reproduce the makemore lecture's loss log at full length and save it for the chapters.
+
+Trains the five rows of utils.models.NAMES_INITS (original, fix softmax, fix tanh, Kaiming,
+BatchNorm) for 200,000 steps each with the lecture's recipe, using utils.train's
+side-by-side engine, and writes assets/results/loss_log_full.json (rows, wall time,
+machine, date, command). Run it as `make reproduce` (about 7 minutes on a 2-core CPU).
+
+    python scripts/reproduce_loss_log.py [--steps 200000] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from utils.losslog import LECTURE_VAL, RESULTS_FILE, loss_log  # noqa: E402
+from utils.models import NAMES_INITS  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--out", type=Path, default=RESULTS_FILE)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's choice, one per core)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    result = loss_log(args.steps)
+    wall = time.perf_counter() - start
+    rows = []
+    print(f"{'row':12} {'train':>7} {'val':>7} {'lecture val':>12} {'difference':>11}")
+    for row in NAMES_INITS:
+        r = result[row]
+        diff = r["val"] - LECTURE_VAL[row]
+        rows.append({"init": row, "train": round(r["train"], 4), "val": round(r["val"], 4),
+                     "lecture_val": LECTURE_VAL[row]})
+        print(f"{row:12} {r['train']:7.4f} {r['val']:7.4f} {LECTURE_VAL[row]:12.2f} {diff:+11.4f}")
+    record = {
+        "command": "make reproduce  (python scripts/reproduce_loss_log.py)",
+        "steps": args.steps, "batch_size": 32, "lr": "0.1, then 0.01 from step "
+        f"{args.steps // 2:,}", "seed": 2147483647,
+        "produced": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads on "
+                   f"{__import__('os').cpu_count()} CPUs, torch {torch.__version__}",
+        "wall_s": round(wall, 1), "training_s": round(result["seconds"], 1),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rows": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(args.out)  # never a half-written file
+    print(f"wall time {wall:.0f} s ({wall / 60:.1f} min); written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
