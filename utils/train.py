@@ -277,7 +277,7 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
     lr_of = lr if callable(lr) else None
     lrs = None if callable(lr) else torch.tensor(_as_list(lr, V, "lr"), dtype=params[0].dtype,
                                                  device=stack.device)
-    lr_now = None
+    lr_now, lr_views = None, None
     Xd, Yd = X.to(stack.device), Y.to(stack.device)
     n = len(X)
     run = Run(models=models, losses=torch.zeros(V, steps))
@@ -304,10 +304,19 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
 
     start = time.perf_counter()
     done = 0
+    # Minibatch indices are drawn CHUNK steps at a time: torch.randint(0, n, (k, B), g) gives
+    # the same numbers as k calls of torch.randint(0, n, (B,), g). Not when a dropout layer
+    # draws from the same generator in between: then one step at a time, as the plain loop.
+    shared = any(getattr(layer, "generator", None) is g for m in models for layer in m
+                 for g in generators)
+    chunk = 1 if shared else 1024
     for step in range(steps):
-        ix = torch.stack([torch.randint(0, n, (batch_size,), generator=g) for g in generators])
-        ix = ix.to(stack.device)  # (V, B)
-        xb, yb = Xd[ix], Yd[ix]  # (V, B, ...), (V, B)
+        if step % chunk == 0:
+            k = min(chunk, steps - step)  # never draw past the last step
+            ix = torch.stack([torch.randint(0, n, (k, batch_size), generator=g)
+                              for g in generators], 1).to(stack.device)  # (k, V, B)
+            xs, ys = Xd[ix], Yd[ix]  # (k, V, B, ...), (k, V, B)
+        xb, yb = xs[step % chunk], ys[step % chunk]  # (V, B, ...), (V, B)
         snap = record is not None and record._wants_snapshot(step)
         if snap:
             logits, outputs = record._forward(stack, xb)
@@ -331,10 +340,13 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
                     lr_now = lr_of(step)
                     lrs = torch.full((V,), float(lr_now), dtype=params[0].dtype,
                                      device=stack.device)
+                    lr_views = None
+                if lr_views is None:  # -lr shaped (V, 1, ...) for each parameter rank
+                    lr_views = {d: -lrs.view(-1, *[1] * (d - 1)) for d in {p.dim() for p in params}}
                 if record is not None:
                     record._update(params, lrs)
-                for p in params:
-                    p.add_(-lrs.view(-1, *[1] * (p.dim() - 1)) * p.grad)
+                steps_ = torch._foreach_mul([p.grad for p in params], [lr_views[p.dim()] for p in params])
+                torch._foreach_add_(params, steps_)  # p += (-lr) * grad, as the plain loop
             else:
                 if record is not None:
                     record._update(params, torch.full((V,), opt.param_groups[0]["lr"]))
