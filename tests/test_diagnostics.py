@@ -101,6 +101,14 @@ def test_plots_draw_into_the_given_axes_and_leave_rcparams_alone():
     assert dict(plt.rcParams) == before
 
 
+def test_activation_histograms_without_saturation_for_linear_outputs():
+    ax = d.plot_activation_histograms({"layer 2 (Linear)": torch.tensor([-3.0, 0.0, 3.0])},
+                                      saturation=None, bins=3)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["layer 2 (Linear): mean +0.00, std 3.00"]
+    assert len(ax.get_lines()) == 1 and ax.get_ylabel() == "density"
+
+
 def test_bad_input_errors_name_the_problem():
     with pytest.raises(ValueError, match="acts must be a non-empty dict"):
         d.layer_stats({})

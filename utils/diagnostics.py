@@ -158,7 +158,7 @@ def _histograms(ax: Axes, data: dict[str, torch.Tensor], labels: list[str], bins
 
 
 def plot_activation_histograms(acts: Mapping, *, ax: Axes | None = None,
-                               saturation: float = 0.97, bins: int = 100,
+                               saturation: float | None = 0.97, bins: int = 100,
                                figsize: tuple[float, float] = (8.0, 3.5)) -> Axes:
     """One density line per layer of its tanh outputs, the legend giving mean, std and the
     saturated percentage, e.g. ``layer 1 (Tanh): mean +0.01, std 0.75, saturated 12.3%``.
@@ -166,15 +166,21 @@ def plot_activation_histograms(acts: Mapping, *, ax: Axes | None = None,
     Args:
         acts: ``{layer name: 1-D tensor of the layer's outputs}``.
         ax: where to draw; a new figure when None (default).
-        saturation: the threshold of :func:`layer_stats` (default: 0.97).
+        saturation: the threshold of :func:`layer_stats` (default: 0.97); None for outputs
+            that cannot saturate (Linear or ReLU layers): the legend then gives only mean
+            and std, ``layer 2 (Linear): mean -0.03, std 2.71``.
         bins: number of histogram bins (default: 100).
 
     Returns:
         The ``Axes`` drawn on.
     """
-    rows = layer_stats(acts, saturation=saturation)
-    labels = [f"{r['name']}: mean {r['mean']:+.2f}, std {r['std']:.2f}, "
-              f"saturated {100 * r['saturated']:.1f}%" for r in rows]
+    if saturation is None:
+        labels = [f"{r['name']}: mean {r['mean']:+.2f}, std {r['std']:.2f}"
+                  for r in gradient_stats(acts)]
+    else:
+        rows = layer_stats(acts, saturation=saturation)
+        labels = [f"{r['name']}: mean {r['mean']:+.2f}, std {r['std']:.2f}, "
+                  f"saturated {100 * r['saturated']:.1f}%" for r in rows]
     return _histograms(_axes(ax, figsize), _read(acts, "acts"), labels, bins,
                        "activation (layer output)", "activation distribution")
 
