@@ -93,6 +93,18 @@ def test_outputs_come_from_one_clean_default_run_within_budget(notebook):
     )
 
 
+BOOK_BUDGET_S = 600  # the whole book at the default budget, on a 2-core CPU
+PEAK_MEMORY_MB = 1536  # Binder gives 2 GB; no kernel may peak above 1.5 GB
+
+
+def test_whole_book_runs_within_ten_minutes_and_every_kernel_within_memory():
+    records = {nb.stem: nbformat.read(nb, as_version=4).metadata["tnn_execution"] for nb in NOTEBOOKS}
+    total = sum(r["runtime_s"] for r in records.values())
+    assert total <= BOOK_BUDGET_S, f"the book took {total:.0f} s to execute, budget {BOOK_BUDGET_S} s"
+    for stem, r in records.items():
+        assert r["peak_memory_mb"] <= PEAK_MEMORY_MB, f"{stem} peaked at {r['peak_memory_mb']} MB"
+
+
 def test_nothing_unfinished_is_published(notebook):
     _, nb = notebook
     for cell in nb.cells:
