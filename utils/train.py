@@ -134,11 +134,11 @@ class Recorder:
         for name, t in outputs.items():
             snap["out"][name] = t.detach().cpu()
             snap["out_grad"][name] = t.grad.detach().cpu()
-        params = stack.parameters()
-        for name, p in zip(self.param_names, params):
-            if p.dim() >= 3:
-                snap["weight"][name] = p.detach().cpu().clone()
-                snap["weight_grad"][name] = p.grad.detach().cpu().clone()
+        for name, view, grad in zip(self.param_names, stack.parameter_views(),
+                                    stack.parameter_grad_views()):
+            if view.dim() >= 3:  # weights, in the plain layout: (V, out, in) for a Linear
+                snap["weight"][name] = view.detach().cpu().clone()
+                snap["weight_grad"][name] = grad.detach().cpu().clone()
         self._snap[step] = snap
 
     def _update(self, params: list[torch.Tensor], lrs: torch.Tensor) -> None:
