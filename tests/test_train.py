@@ -303,3 +303,15 @@ def test_engine_runs_on_cuda(data):
     cpu = train([m for m, _ in pairs], X, Y, steps=50, generators=[g for _, g in pairs],
                 lr=0.1, progress=False)
     torch.testing.assert_close(run.losses, cpu.losses, rtol=0, atol=1e-4)
+
+
+def test_recorder_with_an_optimizer_reports_the_step_taken(data):
+    X, Y = data
+    model, g = _deep(14)
+    rec = Recorder(snapshots=())
+    before = model[2].weight.detach().clone()
+    train(model, X, Y, steps=1, generators=g, record=rec, progress=False,
+          optimizer=lambda ps: torch.optim.Adam(ps, lr=1e-2))
+    change = model[2].weight.detach() - before
+    expected = (change.std() / model[2].weight.detach().std()).log10()
+    torch.testing.assert_close(rec.update_ratios()["layer 2 (Linear).weight"][0], expected)

@@ -91,7 +91,9 @@ class Recorder:
             (default: (0,), the first step).
         update_ratios: record, at every step and for every parameter with two or more
             dimensions, :math:`\log_{10}(\mathrm{std}(\text{lr}\cdot g)/\mathrm{std}(w))`
-            (default: True). This is a handful of reductions per step, and no more
+            for the built-in SGD update (the lecture's formula), or
+            :math:`\log_{10}(\mathrm{std}(\Delta w)/\mathrm{std}(w))` with the step an
+            ``optimizer`` actually took (default: True). This is a handful of reductions per step, and no more
             synchronisation than the loop already has.
 
     When no recorder is given to :func:`train`, none of this is computed: no ``retain_grad``,
@@ -150,6 +152,15 @@ class Recorder:
             flat_g, flat_w = p.grad.flatten(1), p.detach().flatten(1)  # (V, n)
             rows.append(((lrs.view(-1, 1) * flat_g).std(1) / flat_w.std(1)).log10())
         self._ratios.append(torch.stack(rows, 1))  # (V, n_weights)
+
+    def _update_from_change(self, params: list[torch.Tensor], before: list[torch.Tensor]) -> None:
+        if not self.record_updates:
+            return
+        rows = []
+        for j in self._ratio_index:
+            change = (params[j].detach() - before[j]).flatten(1)  # (V, n)
+            rows.append((change.std(1) / params[j].detach().flatten(1).std(1)).log10())
+        self._ratios.append(torch.stack(rows, 1))
 
     # -- read by the notebooks --------------------------------------------------------
     def _get(self, step: int, kind: str, variant: int) -> dict[str, torch.Tensor]:
@@ -348,9 +359,10 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
                 steps_ = torch._foreach_mul([p.grad for p in params], [lr_views[p.dim()] for p in params])
                 torch._foreach_add_(params, steps_)  # p += (-lr) * grad, as the plain loop
             else:
-                if record is not None:
-                    record._update(params, torch.full((V,), opt.param_groups[0]["lr"]))
+                before = [p.detach().clone() for p in params] if record is not None else None
                 opt.step()
+                if record is not None:  # the step the optimizer really took, not lr * grad
+                    record._update_from_change(params, before)
                 if sched is not None:
                     sched.step()
         losses[:, step] = shown
