@@ -26,6 +26,7 @@ RUNTIME_BUDGET_S = {
     "hw1_single_layer": 60,
     "02_boolean": 60,
     "03_optimizers": 90,
+    "04_initialization": 120,
 }
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
