@@ -27,6 +27,7 @@ RUNTIME_BUDGET_S = {
     "02_boolean": 60,
     "03_optimizers": 90,
     "04_initialization": 120,
+    "05_batchnorm": 120,
 }
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
