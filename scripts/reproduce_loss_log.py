@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from utils.losslog import LECTURE_VAL, RESULTS_FILE, loss_log  # noqa: E402
+from utils.losslog import LECTURE_PRINTED, LECTURE_VAL, RESULTS_FILE, loss_log  # noqa: E402
 from utils.models import NAMES_INITS  # noqa: E402
 
 
@@ -69,7 +69,9 @@ def main(argv=None):
         r = result[row]
         diff = r["val"] - LECTURE_VAL[row]
         rows.append({"init": row, "train": round(r["train"], 4), "val": round(r["val"], 4),
-                     "lecture_val": LECTURE_VAL[row]})
+                     "lecture_val": LECTURE_VAL[row],
+                     "lecture_printed_train": LECTURE_PRINTED[row][0],
+                     "lecture_printed_val": LECTURE_PRINTED[row][1]})
         print(f"{row:12} {r['train']:7.4f} {r['val']:7.4f} {LECTURE_VAL[row]:12.2f} {diff:+11.4f}")
     record = {
         "command": "make reproduce  (python scripts/reproduce_loss_log.py)",
