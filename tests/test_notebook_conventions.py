@@ -28,6 +28,7 @@ RUNTIME_BUDGET_S = {
     "03_optimizers": 90,
     "04_initialization": 120,
     "05_batchnorm": 120,
+    "06_regularization": 90,
 }
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))

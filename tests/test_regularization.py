@@ -340,3 +340,10 @@ def test_weight_scaling_is_the_exact_mask_average_for_a_linear_layer():
     assert abs(weight_sum - 1) < TOL
     with torch.no_grad():
         assert maxdiff(total, lin(x)) < TOL
+
+
+def test_decay_groups_for_the_engines_stacked_parameters():
+    from utils.batched import Stacked
+    params = Stacked([mlp(seed=0), mlp(seed=1)]).parameters()  # (V, out, in) and (V, out)
+    decayed, plain = (g["params"] for g in decay_groups(params, 0.1, stacked=True))
+    assert [p.dim() for p in decayed] == [3, 3] and [p.dim() for p in plain] == [2, 2]

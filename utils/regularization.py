@@ -88,13 +88,20 @@ def l1_penalty(params, weight_decay: float) -> torch.Tensor:
     return weight_decay * sum(w.abs().sum() for w in _weights(params))
 
 
-def decay_groups(params, weight_decay: float) -> list[dict]:
+def decay_groups(params, weight_decay: float, *, stacked: bool = False) -> list[dict]:
     """Parameter groups for an optimizer: decay weight matrices, not vectors.
 
     Biases only shift a unit's input, and BatchNorm's gain and shift set the scale and
     offset of a normalised unit: shrinking them towards 0 constrains nothing useful (BN's
     output does not depend on the scale of the weights before it). The common rule, used
-    here, decays exactly the tensors with ``dim() >= 2``.
+    here, decays exactly the weight matrices.
+
+    Args:
+        params: an iterable of tensors, e.g. ``model.parameters()``.
+        weight_decay: the decay of the matrices' group.
+        stacked: the tensors carry a leading variant dimension, as those that
+            :func:`utils.train.train` hands to its ``optimizer`` function: matrices then
+            have 3 dimensions and vectors 2 (default: False).
 
     Returns:
         ``[{"params": matrices, "weight_decay": weight_decay},
@@ -107,8 +114,11 @@ def decay_groups(params, weight_decay: float) -> list[dict]:
         [(1, 0.1), (1, 0.0)]
     """
     params = list(params)
-    matrices = _weights(params)
-    vectors = [p for p in params if p.dim() < 2]
+    if not all(isinstance(p, torch.Tensor) for p in params):
+        raise TypeError("expected an iterable of tensors (e.g. model.parameters())")
+    matrix_dim = 3 if stacked else 2
+    matrices = [p for p in params if p.dim() >= matrix_dim]
+    vectors = [p for p in params if p.dim() < matrix_dim]
     return [{"params": matrices, "weight_decay": weight_decay},
             {"params": vectors, "weight_decay": 0.0}]
 
