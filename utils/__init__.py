@@ -15,6 +15,8 @@ One module per job, each importable on its own:
 - :mod:`utils.optim` -- optimizers from scratch with ``torch.optim``'s names and semantics.
 - :mod:`utils.init` -- ``torch.nn.init``'s schemes from scratch (Xavier, Kaiming, orthogonal, ...).
 - :mod:`utils.diagnostics` -- per-layer activation/gradient/update statistics and histograms.
+- :mod:`utils.regularization` -- L2/L1 penalties, decay groups, checkpoints and early stopping,
+  residual and highway blocks, input noise, the weight-change ratio.
 - :mod:`utils.exercises` -- the checkers under each chapter's exercises.
 """
 
