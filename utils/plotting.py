@@ -3,6 +3,10 @@
 Conventions (the same in every helper): object-oriented API, an ``ax=`` argument so that
 a helper can draw into a panel of a larger figure, both axes labelled, the ``Axes``
 returned, no ``plt.show()`` and no change to global ``rcParams``.
+
+The per-layer diagnostics plots (activation, gradient, weight-gradient histograms and
+update:data ratios) live in :mod:`utils.diagnostics`, next to the tables they draw; they are
+re-exported here so that every plot helper can be imported from one place.
 """
 
 from __future__ import annotations
@@ -14,6 +18,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from .diagnostics import (plot_activation_histograms, plot_gradient_histograms,
+                          plot_update_ratios, plot_weight_gradient_histograms)
+
+__all__ = ["plot_curves", "plot_function", "figure_to_png", "plot_activation_histograms",
+           "plot_gradient_histograms", "plot_weight_gradient_histograms", "plot_update_ratios"]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
