@@ -315,3 +315,15 @@ def test_recorder_with_an_optimizer_reports_the_step_taken(data):
     change = model[2].weight.detach() - before
     expected = (change.std() / model[2].weight.detach().std()).log10()
     torch.testing.assert_close(rec.update_ratios()["layer 2 (Linear).weight"][0], expected)
+
+
+def test_cross_entropy_mean_is_torch_mean_to_the_last_bit():
+    from utils.train import cross_entropy_mean
+    g = gen(21)
+    for B in (1, 7, 16, 17, 32, 100, 300):
+        logits = torch.randn(50, B, 27, generator=g) * 4
+        y = torch.randint(0, 27, (50, B), generator=g)
+        per = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(50, B)
+        expected = torch.stack([F.cross_entropy(logits[r], y[r]) for r in range(50)])
+        assert torch.equal(cross_entropy_mean(per), expected), B
+        assert not torch.equal(per.mean(1), expected) or B < 17  # the naive mean is not it

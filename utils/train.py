@@ -19,9 +19,9 @@ the loop above run alone with the same generator, whichever variants run beside 
 (``tests/test_train.py`` checks this against the plain loop in float32). One detail: the
 loss that is differentiated is each variant's sum over its batch divided by the batch size,
 whose gradient is exactly that of ``F.cross_entropy``'s mean but whose value can differ from
-it in the last bit (torch sums its mean in blocks of 16); the loss *recorded* is therefore
-recomputed per variant with ``loss_fn``'s own mean, so ``run.losses`` is exactly what the
-plain loop prints.
+it in the last bit (torch adds up its mean in a cascade of blocks of 16); the loss *recorded*
+repeats torch's order of additions (:func:`cross_entropy_mean`), so ``run.losses`` is exactly
+what the plain loop prints.
 ``benchmarks/engine.py`` measures what this buys.
 
 Left out: data loaders (the course's datasets fit in memory), mixed precision, gradient
@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from .batched import Stacked
 
-__all__ = ["step_decay", "train", "Run", "Recorder", "evaluate", "throughput"]
+__all__ = ["step_decay", "train", "Run", "Recorder", "evaluate", "throughput", "cross_entropy_mean"]
 
 
 def step_decay(lr: float = 0.1, final_lr: float = 0.01, *, at: int = 100_000) -> Callable:
@@ -193,6 +193,70 @@ class Recorder:
         return {name: table[:, k] for k, name in enumerate(names)}
 
 
+def cross_entropy_mean(per_example: torch.Tensor) -> torch.Tensor:
+    """``F.cross_entropy``'s mean over each row of ``per_example`` (R, B), to the last bit.
+
+    torch's CPU kernel (``nll_loss`` in ATen's LossNLL.cpp) does not call ``sum``: it adds the
+    B losses one by one into a cascade of 8 partial sums, moving a partial sum one level up
+    each time the index passes a multiple of 16, 256, ... (to limit rounding error), adds the
+    levels, and divides by B. A different order of additions can change the last bit, so
+    to record exactly the loss a plain loop prints we repeat that order, for all rows at once.
+    """
+    R, B = per_example.shape
+    levels = [torch.zeros(R, dtype=per_example.dtype) for _ in range(8)]
+    for b in range(B):
+        levels[0] = levels[0] + per_example[:, b]
+        for j in range(7):  # carry upwards while the low bits of b are zero
+            if b & (15 << (4 * j)):
+                break
+            levels[j + 1] = levels[j + 1] + levels[j]
+            levels[j] = torch.zeros_like(levels[j])
+    total = torch.zeros(R, dtype=per_example.dtype)
+    for level in levels:
+        total = total + level
+    return total / B
+
+
+class _LossLog:
+    """Collects each step's per-example losses and turns them into the logged means.
+
+    With cross-entropy on the CPU the means are computed every 1,024 steps by
+    :func:`cross_entropy_mean` (no per-step cost); otherwise ``loss_fn``'s own mean is
+    called per variant at every step.
+    """
+
+    def __init__(self, losses, V, B, loss_fn, exact):
+        self.losses, self.V, self.B, self.loss_fn, self.exact = losses, V, B, loss_fn, exact
+        self.buffer, self.extras, self.first, self.count = [], [], 0, 0
+
+    def add(self, step, per_example, logits, yb, extra):
+        with torch.no_grad():
+            if self.exact:
+                self.buffer.append(per_example.detach().view(self.V, self.B))
+            else:
+                self.buffer.append(torch.stack([self.loss_fn(logits[v], yb[v])
+                                                for v in range(self.V)]).detach())
+            self.extras.append(None if extra is None else extra.detach())
+        self.count += 1
+        if len(self.buffer) == 1024:
+            self.flush()
+
+    def flush(self):
+        if not self.buffer:
+            return
+        m = len(self.buffer)
+        if self.exact:
+            rows = torch.stack(self.buffer).cpu().view(m * self.V, self.B)
+            means = cross_entropy_mean(rows).view(m, self.V)
+        else:
+            means = torch.stack(self.buffer).cpu()  # (m, V)
+        if self.extras[0] is not None:
+            means = means + torch.stack(self.extras).cpu()  # as the plain loop: mean + penalty
+        self.losses[:, self.first:self.first + m] = means.T
+        self.first += m
+        self.buffer, self.extras = [], []
+
+
 def _as_list(x, n, what):
     if isinstance(x, (list, tuple)):
         if len(x) != n:
@@ -292,7 +356,10 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
     Xd, Yd = X.to(stack.device), Y.to(stack.device)
     n = len(X)
     run = Run(models=models, losses=torch.zeros(V, steps))
-    losses = torch.zeros(V, steps, device=stack.device)
+    losses = torch.zeros(V, steps)
+    log = _LossLog(losses, V, batch_size, loss_fn, exact=loss_fn is F.cross_entropy
+                   and stack.device.type == "cpu" and params[0].dtype in (torch.float32,
+                                                                          torch.float64))
     eval_data = eval_data or {}
     if record is not None:
         record._start(stack)
@@ -335,11 +402,11 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
             logits = stack(xb)  # (V, B, classes)
         per_example = loss_fn(logits.flatten(0, 1), yb.flatten(), reduction="none")
         loss = per_example.view(V, batch_size).sum(1) / batch_size  # (V,) each its own mean
-        with torch.no_grad():  # the value a plain loop prints, to the last bit (see note)
-            shown = torch.stack([loss_fn(logits[v], yb[v]) for v in range(V)])
+        extra = None
         if penalty is not None:
             extra = penalty(stack.weights())
-            loss, shown = loss + extra, shown + extra.detach()
+            loss = loss + extra
+        log.add(step, per_example, logits, yb, extra)  # the value a plain loop prints
         for p in params:
             p.grad = None
         loss.sum().backward()  # variant v's parameters only see variant v's loss
@@ -365,24 +432,25 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
                     record._update_from_change(params, before)
                 if sched is not None:
                     sched.step()
-        losses[:, step] = shown
         done = step + 1
         if bar is not None and (done % tick == 0 or done == steps):
             bar.update(done - bar.n)
         last = done == steps
         if (eval_every and done % eval_every == 0) or (last and eval_data):
+            log.flush()
             if do_eval(done) and not last:
                 break
             if bar is not None and run.evals:
                 shown = {k: f"{v[-1].min():.4f}" + ("" if V == 1 else f"..{v[-1].max():.4f}")
                          for k, v in run.evals.items()}
                 bar.set_postfix(shown, refresh=False)
+    log.flush()
     run.seconds = time.perf_counter() - start
     run.steps_done = done
     if bar is not None:
         bar.close()
     stack.write_back()
-    run.losses = losses[:, :done].cpu()
+    run.losses = losses[:, :done]
     return run
 
 
