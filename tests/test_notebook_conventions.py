@@ -113,5 +113,7 @@ def test_nothing_unfinished_is_published(notebook):
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             assert not re.search(r"\bTODO\b|coming soon|\bTBD\b", cell.source, re.I), cell.source[:80]
+            # MathJax prints "\_" literally inside \text{}: write \mathrm{fan\_in} instead
+            assert not re.search(r"\\text\{[^}]*\\_", cell.source), cell.source[:80]
         else:
             assert "NBVAL" not in cell.source, "use cell tags, not # NBVAL comments (they show in the book)"
