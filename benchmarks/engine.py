@@ -7,6 +7,7 @@ same number of steps (batch 32, the lecture's SGD update), on the names training
   (b) loss-log inits     4 variants (original, fix softmax, fix tanh, Kaiming)
   (c) deep tanh net      4 variants (5 hidden layers of 100; gains 0.5, 1, 5/3, 3), with the
                          lecture's per-step update:data ratios recorded on both sides
+  (d) the same           without the update:data ratios (training only)
 
 The plain loop trains the variants one after the other, as the lecture would; the engine
 trains them in one batched computation. Each measurement runs in a fresh process (so its peak
@@ -34,6 +35,7 @@ WORKLOADS = {
     "a": ("(a) names MLP, 1 variant", "names", ["kaiming"]),
     "b": ("(b) loss-log inits, 4 variants", "names", ["original", "fix softmax", "fix tanh", "kaiming"]),
     "c": ("(c) deep tanh net, 4 gains", "deep", [0.5, 1.0, 5 / 3, 3.0]),
+    "d": ("(d) = (c) without update ratios", "deep-quiet", [0.5, 1.0, 5 / 3, 3.0]),
 }
 SEED = 2147483647
 
@@ -44,7 +46,7 @@ def _build(kind, variant):
     from utils.models import deep_mlp, names_mlp
     g = torch.Generator().manual_seed(SEED)
     if kind == "names":
-        return names_mlp(variant, generator=g), g
+        return names_mlp(variant, generator=g), g  # "deep" and "deep-quiet": the same net
     return deep_mlp(generator=g, gain=variant), g
 
 
@@ -129,7 +131,7 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=2000, help="steps per variant")
-    parser.add_argument("--workloads", default="abc", help="which of a, b, c (default: abc)")
+    parser.add_argument("--workloads", default="abcd", help="which of a, b, c, d (default: abcd)")
     parser.add_argument("--threads", default="1,2", help="thread counts to try (default: 1,2)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="fresh processes per measurement; the median rate is reported")
