@@ -327,3 +327,11 @@ def test_cross_entropy_mean_is_torch_mean_to_the_last_bit():
         expected = torch.stack([F.cross_entropy(logits[r], y[r]) for r in range(50)])
         assert torch.equal(cross_entropy_mean(per), expected), B
         assert not torch.equal(per.mean(1), expected) or B < 17  # the naive mean is not it
+
+
+def test_row_std_matches_torch_std_for_weights_and_gradients():
+    from utils.train import _row_std
+    g = gen(31)
+    for shape, scale, shift in [((4, 10_000), 0.1, 0.01), ((3, 270), 1.0, 0.0), ((2, 2700), 1e-4, 1e-5)]:
+        x = torch.randn(shape, generator=g) * scale + shift
+        torch.testing.assert_close(_row_std(x), x.std(1), rtol=1e-4, atol=0)

@@ -82,6 +82,17 @@ class Run:
         return self.evals[name][-1]
 
 
+def _row_std(x: torch.Tensor) -> torch.Tensor:
+    r"""``x.std(1)`` for (V, n) from two fast reductions, :math:`\sum x` and :math:`\|x\|_2`:
+    :math:`\sqrt{(\|x\|^2 - n\bar x^2)/(n-1)}`. Several times faster than torch's ``std``
+    along a dimension on the CPU; accurate while the mean is not much larger than the spread,
+    as for weights and gradients (tested against ``std`` in ``tests/test_train.py``)."""
+    n = x.shape[1]
+    mean = x.sum(1) / n
+    sq = torch.linalg.vector_norm(x, dim=1).square()
+    return ((sq - n * mean.square()).clamp_min(0) / (n - 1)).sqrt()
+
+
 class Recorder:
     r"""Statistics of a training run, for the diagnostics plots (:mod:`utils.diagnostics`).
 
@@ -150,7 +161,7 @@ class Recorder:
         for j in self._ratio_index:
             p = params[j]
             flat_g, flat_w = p.grad.flatten(1), p.detach().flatten(1)  # (V, n)
-            rows.append(((lrs.view(-1, 1) * flat_g).std(1) / flat_w.std(1)).log10())
+            rows.append((lrs * _row_std(flat_g) / _row_std(flat_w)).log10())  # std(lr g) = lr std(g)
         self._ratios.append(torch.stack(rows, 1))  # (V, n_weights)
 
     def _update_from_change(self, params: list[torch.Tensor], before: list[torch.Tensor]) -> None:
