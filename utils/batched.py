@@ -38,7 +38,8 @@ def _stack(tensors: list[torch.Tensor], device) -> torch.Tensor:
 class _Layer:
     """A stacked layer: ``params`` (leaf tensors with a leading V dimension), ``__call__``."""
 
-    params: list[torch.Tensor] = []
+    params: tuple | list = ()  # leaf tensors; none for layers without parameters
+    names: tuple = ()  # attributes written back into the plain layers
 
     def __init__(self, layers, device):
         self.layers = layers  # the plain layers, one per variant, written back after training
@@ -73,8 +74,6 @@ class _Embedding(_Layer):
 
 
 class _Flatten(_Layer):
-    names = ()
-
     def __call__(self, x):  # (V, B, ...) -> (V, B, prod(...))
         return x.flatten(2)
 
@@ -108,8 +107,6 @@ class _Linear(_Layer):
 
 
 class _Elementwise(_Layer):
-    names = ()
-
     def __init__(self, layers, device):
         super().__init__(layers, device)
         self.fn = torch.tanh if isinstance(layers[0], nn.Tanh) else torch.relu
@@ -156,8 +153,6 @@ class _BatchNorm1d(_Layer):
 
 class _Dropout(_Layer):
     """One mask per variant, drawn from that variant's own layer generator, as it would be."""
-
-    names = ()
 
     def __init__(self, layers, device):
         super().__init__(layers, device)

@@ -19,19 +19,12 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .diagnostics import _axes  # the ax=None / type check every plot helper shares
 from .diagnostics import (plot_activation_histograms, plot_gradient_histograms,
                           plot_update_ratios, plot_weight_gradient_histograms)
 
 __all__ = ["plot_curves", "plot_function", "figure_to_png", "plot_activation_histograms",
            "plot_gradient_histograms", "plot_weight_gradient_histograms", "plot_update_ratios"]
-
-
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
-    return ax
 
 
 def plot_curves(

@@ -154,24 +154,27 @@ class Recorder:
                 snap["weight_grad"][name] = grad.detach().cpu().clone()
         self._snap[step] = snap
 
-    def _update(self, params: list[torch.Tensor], lrs: torch.Tensor) -> None:
+    def _weights_before(self, params: list[torch.Tensor]) -> dict[int, torch.Tensor] | None:
+        """Copies of the recorded weights, taken before an optimizer's step (else None)."""
         if not self.record_updates:
-            return
-        rows = []
-        for j in self._ratio_index:
-            p = params[j]
-            flat_g, flat_w = p.grad.flatten(1), p.detach().flatten(1)  # (V, n)
-            rows.append((lrs * _row_std(flat_g) / _row_std(flat_w)).log10())  # std(lr g) = lr std(g)
-        self._ratios.append(torch.stack(rows, 1))  # (V, n_weights)
+            return None
+        return {j: params[j].detach().clone() for j in self._ratio_index}
 
-    def _update_from_change(self, params: list[torch.Tensor], before: list[torch.Tensor]) -> None:
+    def _update(self, params: list[torch.Tensor], lrs: torch.Tensor | None = None,
+                before: dict[int, torch.Tensor] | None = None) -> None:
+        """Append this step's ratios: std(lr * grad) = lr * std(grad) for the built-in SGD
+        (``lrs``), or the std of the change since ``before`` for an optimizer."""
         if not self.record_updates:
             return
         rows = []
         for j in self._ratio_index:
-            change = (params[j].detach() - before[j]).flatten(1)  # (V, n)
-            rows.append((change.std(1) / params[j].detach().flatten(1).std(1)).log10())
-        self._ratios.append(torch.stack(rows, 1))
+            w = params[j].detach().flatten(1)  # (V, n)
+            if before is None:
+                step_std = lrs * _row_std(params[j].grad.flatten(1))
+            else:
+                step_std = _row_std(w - before[j].flatten(1))
+            rows.append((step_std / _row_std(w)).log10())
+        self._ratios.append(torch.stack(rows, 1))  # (V, n_weights)
 
     # -- read by the notebooks --------------------------------------------------------
     def _get(self, step: int, kind: str, variant: int) -> dict[str, torch.Tensor]:
@@ -238,7 +241,7 @@ class _LossLog:
 
     def __init__(self, losses, V, B, loss_fn, exact):
         self.losses, self.V, self.B, self.loss_fn, self.exact = losses, V, B, loss_fn, exact
-        self.buffer, self.extras, self.first, self.count = [], [], 0, 0
+        self.buffer, self.extras, self.first = [], [], 0
 
     def add(self, step, per_example, logits, yb, extra):
         with torch.no_grad():
@@ -248,7 +251,6 @@ class _LossLog:
                 self.buffer.append(torch.stack([self.loss_fn(logits[v], yb[v])
                                                 for v in range(self.V)]).detach())
             self.extras.append(None if extra is None else extra.detach())
-        self.count += 1
         if len(self.buffer) == 1024:
             self.flush()
 
@@ -345,8 +347,6 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
     if not all(isinstance(g, torch.Generator) for g in generators):
         raise TypeError(f"generators must be torch.Generator objects, got "
                         f"{[type(g).__name__ for g in generators]}")
-    if len(generators) != V:
-        raise ValueError(f"generators: expected one per variant ({V}), got {len(generators)}")
     if len(set(map(id, generators))) != V:
         raise ValueError("each variant needs its own generator (the same object was passed twice)")
     if len(X) != len(Y):
@@ -366,8 +366,8 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
     lr_now, lr_views = None, None
     Xd, Yd = X.to(stack.device), Y.to(stack.device)
     n = len(X)
-    run = Run(models=models, losses=torch.zeros(V, steps))
-    losses = torch.zeros(V, steps)
+    losses = torch.zeros(V, steps)  # filled by the loss log, trimmed if training stops early
+    run = Run(models=models, losses=losses)
     log = _LossLog(losses, V, batch_size, loss_fn, exact=loss_fn is F.cross_entropy
                    and stack.device.type == "cpu" and params[0].dtype in (torch.float32,
                                                                           torch.float64))
@@ -437,10 +437,10 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
                 steps_ = torch._foreach_mul([p.grad for p in params], [lr_views[p.dim()] for p in params])
                 torch._foreach_add_(params, steps_)  # p += (-lr) * grad, as the plain loop
             else:
-                before = [p.detach().clone() for p in params] if record is not None else None
+                before = record._weights_before(params) if record is not None else None
                 opt.step()
                 if record is not None:  # the step the optimizer really took, not lr * grad
-                    record._update_from_change(params, before)
+                    record._update(params, before=before)
                 if sched is not None:
                     sched.step()
         done = step + 1
