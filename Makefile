@@ -1,7 +1,7 @@
 # Two commands do everything from a fresh clone (see README.md):
 #   make book   build the site into _build/html, executing every notebook first
 #   make test   the whole test suite (unit, nbval, book build, browser), with a timing summary
-#   make reproduce   the lecture-length loss log (200,000 steps a row; prints its wall time) -> assets/results/
+#   make reproduce   the lecture-length loss log (200,000 steps a row; prints its wall time) -> utils/results/
 #   make benchmark   the training engine against the plain loop (benchmarks/engine.py)
 PY := .venv/bin/python
 

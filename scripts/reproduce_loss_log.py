@@ -2,7 +2,7 @@
 
 Trains the five rows of utils.models.NAMES_INITS (original, fix softmax, fix tanh, Kaiming,
 BatchNorm) for 200,000 steps each with the lecture's recipe, using utils.train's
-side-by-side engine, and writes assets/results/loss_log_full.json (rows, wall time,
+side-by-side engine, and writes utils/results/loss_log_full.json (package data) (rows, wall time,
 machine, date, command). Run it as `make reproduce`; it prints and saves its wall time.
 
     python scripts/reproduce_loss_log.py [--steps 200000] [--out PATH]

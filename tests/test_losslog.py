@@ -24,7 +24,14 @@ def test_results_file_reproduces_the_lecture_within_0_02():
 def test_missing_results_file_says_how_to_make_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="make reproduce"):
         load_full_results(tmp_path / "nope.json")
-    assert RESULTS_FILE.parts[-3:] == ("assets", "results", "loss_log_full.json")
+    assert RESULTS_FILE.parts[-3:] == ("utils", "results", "loss_log_full.json")
+
+
+def test_results_ship_as_package_data_and_load_without_the_repository():
+    # load_full_results() reads through importlib.resources; the file is package data
+    from importlib import resources
+    assert resources.files("utils").joinpath("results", RESULTS_FILE.name).is_file()
+    assert load_full_results() == load_full_results(RESULTS_FILE)
 
 
 def test_loss_log_short_run_is_deterministic_and_rows_are_independent():

@@ -20,4 +20,4 @@ One module per job, each importable on its own:
 - :mod:`utils.exercises` -- the checkers under each chapter's exercises.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from . import nn
+from .progress import progress_bar
 
 __all__ = ["LayerNorm", "NoisyBatchNorm1d", "sgd", "frozen_buffers", "layer_outputs",
            "loss_landscape", "gradient_shift"]
@@ -185,8 +186,7 @@ def sgd(model, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generator: torch
     losses = torch.zeros(steps)
     bar = None
     if progress and steps > 0:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc=description, unit="step", mininterval=0.5)
+        bar = progress_bar(steps, description)
     model.train()
     for step in range(steps):
         if every and callback is not None and step % every == 0:

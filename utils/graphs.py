@@ -8,7 +8,8 @@ and PyTorch's autograd graphs.
   ``next_functions`` from ``tensor.grad_fn``, and one box per leaf tensor (the tensors
   whose ``.grad`` torch fills, reached through ``AccumulateGrad`` nodes) with its shape.
 
-Both return a ``graphviz.Digraph``; a notebook displays it as the cell's last expression, and
+Both return a :class:`Drawing`, a ``graphviz.Digraph`` whose text form gives its size
+instead of a memory address (so a notebook prints the same text on every run); a notebook displays it as the cell's last expression, and
 ``.pipe(format="svg")`` renders it. Drawings are deterministic: node ids come from a counter
 in traversal order (never ``id()``), and inputs are visited in their stored order, so the
 same graph gives the same ``.source``, hence the same SVG, on every run.
@@ -26,9 +27,22 @@ import torch
 
 from utils.autograd import Value
 
-__all__ = ["draw_value_graph", "draw_torch_graph"]
+__all__ = ["Drawing", "draw_value_graph", "draw_torch_graph"]
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
+
+
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` whose ``repr`` counts its nodes and edges, e.g.
+    ``<Drawing: 7 nodes, 6 edges>``, instead of ``<graphviz.graphs.Digraph at 0x7f...>``:
+    notebooks show the picture, and the text that Jupyter stores beside it stays the same
+    from run to run."""
+
+    def __repr__(self) -> str:
+        edges = sum(1 for line in self.body if " -> " in line)
+        nodes = sum(1 for line in self.body if " -> " not in line and "[" in line
+                    and not line.lstrip().startswith(("graph", "node", "edge")))
+        return f"<Drawing: {nodes} nodes, {edges} edges>"
 _RECORD_SPECIALS = str.maketrans({c: "\\" + c for c in "{}|<>\\\""})
 
 
@@ -42,7 +56,7 @@ def _check_rankdir(rankdir: str) -> None:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
 
 
-def draw_value_graph(root: Value, *, rankdir: str = "LR", show_grad: bool = True) -> graphviz.Digraph:
+def draw_value_graph(root: Value, *, rankdir: str = "LR", show_grad: bool = True) -> Drawing:
     """Draw the graph of Values that ``root`` was computed from.
 
     Args:
@@ -64,7 +78,7 @@ def draw_value_graph(root: Value, *, rankdir: str = "LR", show_grad: bool = True
     if not isinstance(root, Value):
         raise TypeError(f"draw_value_graph expects a Value, got {type(root).__name__} ({root!r:.60})")
     _check_rankdir(rankdir)
-    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3"},
+    dot = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3"},
                            node_attr={"fontsize": "11", "fontname": "Helvetica"})
     order = root.topological_order()  # parents first, in their stored order
     ids = {id(v): f"v{k}" for k, v in enumerate(order)}  # id() only as a dict key
@@ -89,7 +103,7 @@ def draw_value_graph(root: Value, *, rankdir: str = "LR", show_grad: bool = True
 
 def draw_torch_graph(
     tensor: torch.Tensor, *, params: Mapping[str, torch.Tensor] | None = None, rankdir: str = "LR"
-) -> graphviz.Digraph:
+) -> Drawing:
     """Draw the autograd graph torch recorded for ``tensor``.
 
     Args:
@@ -124,7 +138,7 @@ def draw_torch_graph(
             "the tensor has no grad_fn and does not require grad, so torch recorded no graph: "
             "was it computed under torch.no_grad() or from tensors without requires_grad=True?"
         )
-    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3"},
+    dot = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3"},
                            node_attr={"fontsize": "11", "fontname": "Helvetica"})
 
     def leaf_label(t: torch.Tensor) -> str:

@@ -6,13 +6,16 @@ and validation losses. The four rows without BatchNorm share one architecture an
 by side in one :func:`utils.train.train` call; the BatchNorm row trains in a second one.
 
 The lecture-length run (200,000 steps per row) is ``make reproduce``
-(``scripts/reproduce_loss_log.py``), which writes :data:`RESULTS_FILE`; the chapters read it
-with :func:`load_full_results`.
+(``scripts/reproduce_loss_log.py``), which writes :data:`RESULTS_FILE`. That file is package
+data of ``utils`` (``utils/results/``): it ships with every install, including the one a
+notebook's setup cell makes on Colab, and the chapters read it with :func:`load_full_results`
+through ``importlib.resources``, never through a path into the repository.
 """
 
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -32,8 +35,9 @@ LECTURE_PRINTED = {"original": (2.1245, 2.1682), "fix softmax": (2.07, 2.13),
                    "fix tanh": (2.0356, 2.1027), "kaiming": (2.0377, 2.1070),
                    "batchnorm": (2.0668, 2.1048)}
 LECTURE_SEED = 2147483647
-#: Where ``make reproduce`` writes the full-budget table (in the repository, not the package).
-RESULTS_FILE = Path(__file__).resolve().parents[1] / "assets" / "results" / "loss_log_full.json"
+#: The full-budget table inside the package (``make reproduce`` writes it in the source tree).
+RESULTS_NAME = "loss_log_full.json"
+RESULTS_FILE = Path(__file__).resolve().parent / "results" / RESULTS_NAME
 
 
 def loss_log(steps: int, *, decay_at: int | None = None, rows=NAMES_INITS,
@@ -84,11 +88,23 @@ def loss_log(steps: int, *, decay_at: int | None = None, rows=NAMES_INITS,
 def load_full_results(path: Path | str | None = None) -> dict:
     """The table written by ``make reproduce``: rows, steps, wall time, machine, date.
 
+    Args:
+        path: a results file to read instead of the one shipped with the package.
+
     Raises:
-        FileNotFoundError: with the command that regenerates the file.
+        FileNotFoundError: the file is missing; the message says how to get it back.
     """
-    path = Path(path) if path is not None else RESULTS_FILE
+    if path is None:
+        source = resources.files("utils").joinpath("results", RESULTS_NAME)
+        if not source.is_file():
+            raise FileNotFoundError(
+                f"the lecture-length loss log ({RESULTS_NAME}) is missing from the installed "
+                "course package utils: reinstall it (run the notebook's setup cell again, or "
+                "`pip install --force-reinstall` the course), or, in a clone of the course "
+                "repository, run `make reproduce` to train and write it")
+        return json.loads(source.read_text())
+    path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: run `make reproduce` in the course "
-                                "repository to train the lecture-length loss log and write it")
+        raise FileNotFoundError(f"{path} does not exist: pass the file that `make reproduce` "
+                                "(scripts/reproduce_loss_log.py --out FILE) wrote")
     return json.loads(path.read_text())

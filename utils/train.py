@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from .batched import Stacked
+from .progress import progress_bar
 
 __all__ = ["step_decay", "train", "Run", "Recorder", "evaluate", "throughput", "cross_entropy_mean"]
 
@@ -377,9 +378,7 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
 
     bar = None
     if progress and steps > 0:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc=description, unit="step", mininterval=0.5,
-                   leave=True, dynamic_ncols=True)
+        bar = progress_bar(steps, description)
     tick = max(1, steps // 100)
 
     def do_eval(step):
