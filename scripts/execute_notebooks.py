@@ -114,6 +114,21 @@ def canonical_widget_ids(nb, seed: str) -> None:
     nb.cells, nb.metadata = fresh.cells, fresh.metadata
 
 
+def coalesce_streams(nb) -> None:
+    """Merge consecutive stream outputs of a cell (stdout with stdout, stderr with stderr):
+    how the kernel splits a cell's printing into messages depends on timing, not on code."""
+    for cell in nb.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == output.name):
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = merged
+
+
 def comparable(nb) -> str:
     """The notebook as text, without what may differ between two runs of the same code:
     the timings of the execution record and the outputs of cells tagged
@@ -216,6 +231,7 @@ def execute(path: Path, *, startup_timeout: int = STARTUP_TIMEOUT_S,
         "environment": probe_out.get("environment"),
     }
     nb.metadata["tnn_execution"] = record
+    coalesce_streams(nb)
     canonical_widget_ids(nb, seed=path.stem)
     return nb, record
 

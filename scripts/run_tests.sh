@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite, in stages, with a timing summary at the end (also on failure):
-#   install  the environment (scripts/setup_env.sh --browser)
-#   unit     tests of the utils package and of the notebooks' conventions
-#   nbval    every notebook re-executed and compared with its committed outputs
+#   install      the environment (scripts/setup_env.sh --browser)
+#   unit         tests of the utils package and of the notebooks' conventions
+#   portability  the pinned numeric environment neutralises imitated host differences, and
+#                executing a committed notebook again writes the same file
+#   standalone   each notebook copied alone into an empty folder runs from a wheel of utils
+#                in a throwaway environment, as on Colab
+#   nbval        every notebook re-executed and compared with its committed outputs
 #   build    the book from an empty _build/ with -W (warnings are errors)
 #   browser  every page of the built site in headless Chromium, offline
+# Every stage has a time limit (seconds, below): a stage that runs past it is interrupted,
+# pytest names the test (for nbval: the notebook cell) that was running, and the run fails.
+# Inside the stages, each notebook cell has its own limit (nbval: --nbval-cell-timeout).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 names=() times=() results=()
@@ -23,13 +30,16 @@ summary() {
   echo
   echo "tests: $passed passed, $failed failed"
 }
-stage() {  # stage NAME COMMAND...
-  local name=$1; shift
+stage() {  # stage NAME LIMIT_SECONDS COMMAND...
+  local name=$1 limit=$2; shift 2
   echo
-  echo "==================== $name ===================="
+  echo "==================== $name (limit ${limit} s) ===================="
   local start=$(date +%s.%N)
-  "$@" 2>&1 | tee "$stage_log"
+  timeout --signal=INT --kill-after=30 "$limit" "$@" 2>&1 | tee "$stage_log"
   local rc=${PIPESTATUS[0]}
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ] || [ "$rc" = 130 ]; then
+    echo "stage '$name' ran past its limit of $limit s and was stopped (see the last test named above)" >&2
+  fi
   # add up pytest's closing line ("12 passed, 1 failed in 3.2s") for the final count
   local line
   line=$(grep -E '^[=[:space:]]*[0-9]+ (passed|failed)' "$stage_log" | tail -n 1)
@@ -45,10 +55,14 @@ stage() {  # stage NAME COMMAND...
   fi
 }
 PYTEST=".venv/bin/python -m pytest"
-stage install bash scripts/setup_env.sh --browser
-stage unit    $PYTEST tests -m "not book and not site" -q
-stage nbval   $PYTEST --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
-                      -p no:cacheprovider chapters -q
-stage build   $PYTEST tests/test_book.py -q
-stage browser $PYTEST tests/test_site.py -q
+stage install     900 bash scripts/setup_env.sh --browser
+stage unit        600 $PYTEST tests -m "not book and not site and not portability and not standalone" -q
+stage portability 300 $PYTEST tests/test_portability.py -q
+stage standalone  300 $PYTEST tests/test_standalone.py -q
+# nbval's kernels inherit the numeric environment from the repository's conftest.py
+stage nbval      1200 $PYTEST --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
+                          --nbval-cell-timeout=300 --nbval-kernel-startup-timeout=60 \
+                          -p no:cacheprovider chapters -q
+stage build       600 $PYTEST tests/test_book.py -q
+stage browser     600 $PYTEST tests/test_site.py -q
 summary

@@ -21,7 +21,7 @@ STATIC_ENV = "TNN_STATIC_PROGRESS"
 class StaticBar:
     """The part of tqdm's interface the course uses, printing one line at :meth:`close`."""
 
-    def __init__(self, total: int, desc: str | None = None, unit: str = "it"):
+    def __init__(self, total: int, desc: str | None = None, unit: str = "step"):
         self.total, self.desc, self.unit = total, desc, unit
         self.n = 0
         self.postfix: str = ""

@@ -75,9 +75,8 @@ EXPECTED_TORCH = {"cpu_capability": "AVX2", "num_threads": 1}
 _READ_AT_IMPORT = ("torch", "numpy")
 
 
-def pin_numerics(environ=None) -> list[str]:
-    """Put :data:`EXECUTION_ENV` into ``environ`` (default ``os.environ``) and return the
-    names that changed.
+def pin_numerics(environ=None) -> None:
+    """Put :data:`EXECUTION_ENV` into ``environ`` (default ``os.environ``).
 
     Call it before anything imports torch or NumPy (the notebooks' setup cell does). If
     torch or NumPy is already imported in this process, its settings cannot change any
@@ -94,7 +93,6 @@ def pin_numerics(environ=None) -> list[str]:
                 f"{' and '.join(late)} were imported before the course's numeric environment "
                 f"was set ({', '.join(changed)}); restart the kernel and run the setup cell "
                 "first to print exactly the book's numbers", stacklevel=2)
-    return changed
 
 
 def numeric_environment() -> dict:
