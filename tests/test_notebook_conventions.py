@@ -3,7 +3,8 @@
 - listed in _toc.yml, and every _toc.yml entry exists;
 - kernelspec python3;
 - the first code cell is the shared setup cell (identical text everywhere, tagged
-  ``hide-cell``, installing the course package from the repository named in _config.yml);
+  ``hide-cell``, installing the notebook's release of the course package from the
+  repository named in _config.yml, then pinning the numeric environment);
 - the next code cell calls ``set_seed``;
 - committed outputs come from one clean top-to-bottom run with the default budget that
   stayed within the notebook's runtime budget (the record written by
@@ -76,7 +77,11 @@ def test_setup_cell_is_shared_and_tucked_away(notebook):
     reference = _code_cells(nbformat.read(NOTEBOOKS[0], as_version=4))[0]
     assert setup.source == reference.source, "the setup cell must be identical in every notebook"
     assert "hide-cell" in setup.metadata.get("tags", [])
-    assert f'"git+{REPO_URL}"' in setup.source, "the setup cell must install from _config.yml's repository.url"
+    assert f'f"git+{REPO_URL}@v{{RELEASE}}"' in setup.source, (
+        "the setup cell must install the notebook's release from _config.yml's repository.url")
+    assert setup.source.rstrip().endswith("utils.reproducibility.pin_numerics()"), (
+        "the setup cell ends by pinning the numeric environment")
+    assert not setup.outputs, "the setup cell prints nothing when utils is installed"
     seed_cell = _code_cells(nb)[1]
     assert re.search(r"^set_seed\(\d+\)$", seed_cell.source, re.M), "the second code cell calls set_seed(<int>)"
 

@@ -66,8 +66,14 @@ def _probe(path):
     return path
 
 
+def _kernel_env():
+    """This process's environment without what tests/conftest.py sets for the tests
+    themselves (MPLBACKEND=Agg would stop the kernels from showing figures)."""
+    return {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+
+
 def _host_env(cap, threads):
-    env = {k: v for k, v in os.environ.items() if k not in EXECUTION_ENV}
+    env = {k: v for k, v in _kernel_env().items() if k not in EXECUTION_ENV}
     env.update(ATEN_CPU_CAPABILITY=cap, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     return env
 
@@ -127,7 +133,7 @@ def test_executing_a_committed_notebook_again_writes_the_same_file(tmp_path, nam
     committed = CHAPTERS / f"{name}.ipynb"
     before = committed.read_bytes()
     out = subprocess.run([sys.executable, str(EXECUTOR), "--output-dir", str(tmp_path), str(committed)],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env=_kernel_env())
     assert out.returncode == 0, out.stderr[-3000:]
     assert "outputs unchanged" in out.stdout, out.stdout
     assert committed.read_bytes() == before

@@ -10,7 +10,8 @@ situation without a network:
   site-packages; the course environment's editable install of `utils` is not active there,
   and the repository is on no path;
 - each notebook listed in _toc.yml is copied alone into an empty folder and executed top to
-  bottom in a kernel of that environment, at the smoke budget, with the names data in a cache
+  bottom by scripts/execute_notebooks.py (its timeouts apply) in a kernel of that
+  environment, at the smoke budget, with the names data in a cache
   folder as a download leaves it;
 - the kernel reports where it imported `utils` from: the throwaway environment, never the
   repository.
@@ -31,9 +32,10 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from nbclient import NotebookClient
 
 from conftest import ROOT
+
+EXECUTOR = ROOT / "scripts" / "execute_notebooks.py"
 from utils.data import cache_dir
 
 pytestmark = pytest.mark.standalone
@@ -41,8 +43,11 @@ pytestmark = pytest.mark.standalone
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 NOTEBOOKS = [ROOT / f"{ch['file']}.ipynb" for part in TOC["parts"] for ch in part["chapters"]
              if (ROOT / f"{ch['file']}.ipynb").exists()]
+# where the kernel imported utils from, and whether any path of the repository outside the
+# course environment (.venv, which holds the pinned third-party packages) is on sys.path
 WHERE = ("import os, sys, utils; print(utils.__file__); "
-         f"print(any(os.path.realpath(p or '.').startswith({str(ROOT)!r}) for p in sys.path))")
+         f"print(any(os.path.realpath(p or '.').startswith({str(ROOT)!r}) and not "
+         f"os.path.realpath(p).startswith({str(ROOT / '.venv')!r}) for p in sys.path))")
 
 
 @pytest.fixture(scope="module")
@@ -73,37 +78,31 @@ def standalone_env(tmp_path_factory):
     return {"base": base, "site": site, "jupyter": base / "jupyter", "data": data}
 
 
-def _run_alone(notebook: Path, env_info) -> tuple[str, str | None, list[str]]:
+def _run_alone(notebook: Path, env_info, env) -> tuple[str, str | None, list[str]]:
+    """Copy the notebook alone into an empty folder (with one cell added at the end that
+    reports where utils came from) and execute it with scripts/execute_notebooks.py, whose
+    kernel is the throwaway environment's (JUPYTER_PATH)."""
     folder = env_info["base"] / "runs" / notebook.stem
     folder.mkdir(parents=True)
     copy = folder / notebook.name
-    shutil.copy(notebook, copy)
-    nb = nbformat.read(copy, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(WHERE))
-    client = NotebookClient(nb, timeout=300, startup_timeout=60, kernel_name="python3",
-                            resources={"metadata": {"path": str(folder)}})
-    error = None
-    try:
-        client.execute()
-    except Exception as exc:  # noqa: BLE001 - reported with the notebook's name below
-        error = f"{type(exc).__name__}: {str(exc)[-1500:]}"
-    lines = nb.cells[-1].outputs[0]["text"].split() if nb.cells[-1].outputs else []
-    return notebook.name, error, lines
+    nbformat.write(nb, copy)
+    out = subprocess.run([sys.executable, str(EXECUTOR), "--output-dir", str(folder / "out"), str(copy)],
+                         env=env, capture_output=True, text=True, timeout=400)
+    if out.returncode != 0:
+        return notebook.name, (out.stdout + out.stderr)[-3000:], []
+    done = nbformat.read(folder / "out" / notebook.name, as_version=4)
+    lines = done.cells[-1].outputs[0]["text"].split() if done.cells[-1].outputs else []
+    return notebook.name, None, lines
 
 
 def test_every_notebook_runs_alone_from_the_wheel(standalone_env):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "MPLBACKEND")}
     env.update(JUPYTER_PATH=str(standalone_env["jupyter"]), TNN_BUDGET="smoke",
                TNN_DATA_DIR=str(standalone_env["data"]))
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            results = list(pool.map(lambda nb: _run_alone(nb, standalone_env), NOTEBOOKS))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda nb: _run_alone(nb, standalone_env, env), NOTEBOOKS))
     failures = [f"{name}: {error}" for name, error, _ in results if error]
     assert not failures, "\n\n".join(failures)
     for name, _, (utils_file, repo_on_path) in results:

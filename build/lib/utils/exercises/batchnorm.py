@@ -1,0 +1,169 @@
+r"""Checkers for the exercises of the chapter *Batch Normalization*.
+
+1. :func:`check_batchnorm_forward`: the training-mode forward pass,
+   :math:`y = \gamma \hat x + \beta` with :math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}`
+   and the *biased* batch variance :math:`\sigma^2`.
+2. :func:`check_running_stats`: one update of the running statistics in torch's convention:
+   ``momentum`` weighs the *new* batch, and ``running_var`` takes the *unbiased* variance.
+3. :func:`check_batchnorm_backward`: :math:`\partial L/\partial x` from
+   :math:`\partial L/\partial y`, by the compact formula
+
+   .. math::
+       \frac{\partial L}{\partial x} = \frac{\gamma}{\sqrt{\sigma^2 + \epsilon}}
+       \Big(\frac{\partial L}{\partial y} - \mathrm{mean}\Big(\frac{\partial L}{\partial y}\Big)
+       - \hat x\,\mathrm{mean}\Big(\frac{\partial L}{\partial y}\,\hat x\Big)\Big)
+
+   (means over the batch).
+
+Every reference is ``torch.nn.functional.batch_norm`` (with autograd for the backward pass)
+in float64; answers must agree to 1e-10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..checks import check_function
+
+DTYPE = torch.float64
+BATCH, FEATURES, EPS, MOMENTUM = 32, 5, 1e-5, 0.1
+TOL = dict(atol=1e-10, rtol=1e-10)
+
+
+def _example(seed: int):
+    """x (BATCH, FEATURES) with a different mean and spread per feature; gamma, beta (FEATURES,)."""
+    g = torch.Generator().manual_seed(seed)
+    scale = torch.tensor([0.05, 0.5, 1.0, 3.0, 10.0], dtype=DTYPE)
+    shift = torch.tensor([2.0, -1.0, 0.0, 5.0, -20.0], dtype=DTYPE)
+    x = torch.randn(BATCH, FEATURES, generator=g, dtype=DTYPE) * scale + shift  # (B, C)
+    gamma = 1 + 0.5 * torch.randn(FEATURES, generator=g, dtype=DTYPE)  # (C,)
+    beta = torch.randn(FEATURES, generator=g, dtype=DTYPE)  # (C,)
+    return x, gamma, beta
+
+
+def _normalise(x, eps, dim=0, unbiased=False):
+    mean = x.mean(dim, keepdim=True)
+    var = x.var(dim, keepdim=True, unbiased=unbiased)
+    return (x - mean) / torch.sqrt(var + eps)
+
+
+def check_batchnorm_forward(batchnorm_forward: Callable | None) -> None:
+    """Exercise 1: ``batchnorm_forward(x, gamma, beta, eps)`` -> y, for x of shape (B, C)
+    and gamma, beta of shape (C,), in training mode (the batch's own statistics)."""
+    x, gamma, beta = _example(0)
+    check_function(
+        batchnorm_forward,
+        lambda x, gamma, beta, eps: F.batch_norm(x, None, None, gamma, beta, training=True,
+                                                 eps=eps),
+        x, gamma, beta, EPS, name="batchnorm forward y", **TOL,
+        mistakes={
+            "unbiased variance (divided by B - 1): BatchNorm normalises with the biased batch "
+            "variance, x.var(0, unbiased=False)":
+                lambda x, g, b, eps: g * _normalise(x, eps, unbiased=True) + b,
+            "eps outside the square root: divide by sqrt(var + eps), not sqrt(var) + eps":
+                lambda x, g, b, eps: g * (x - x.mean(0)) / (x.var(0, unbiased=False).sqrt() + eps)
+                + b,
+            "normalised over the features (dim=1) instead of over the batch (dim=0): each "
+            "feature gets its own mean and variance, computed down the batch":
+                lambda x, g, b, eps: g * _normalise(x, eps, dim=1) + b,
+            "gamma and beta are missing: y = gamma * x_hat + beta":
+                lambda x, g, b, eps: _normalise(x, eps),
+            "beta is missing: y = gamma * x_hat + beta":
+                lambda x, g, b, eps: g * _normalise(x, eps),
+        },
+    )
+
+
+def _as_pair(fn: Callable | None) -> Callable | None:
+    """The student's (new running_mean, new running_var) as a named dict, for the report."""
+    if fn is None or fn is ...:
+        return None
+
+    def run(*args):
+        out = fn(*args)
+        if out is None or out is ...:
+            return None
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise AssertionError(f"running stats: expected a tuple (new running_mean, new "
+                                 f"running_var), got {type(out).__name__} {out!r:.60}")
+        return {"running_mean": out[0], "running_var": out[1]}
+    return run
+
+
+def _update(rm, rv, mean, var, momentum):
+    return {"running_mean": (1 - momentum) * rm + momentum * mean,
+            "running_var": (1 - momentum) * rv + momentum * var}
+
+
+def check_running_stats(update_running_stats: Callable | None) -> None:
+    """Exercise 2: ``update_running_stats(running_mean, running_var, x, momentum)`` ->
+    (new running_mean, new running_var), as ``nn.BatchNorm1d`` updates them in training."""
+    x, _, _ = _example(1)
+    g = torch.Generator().manual_seed(2)
+    running_mean = torch.randn(FEATURES, generator=g, dtype=DTYPE)  # (C,)
+    running_var = 0.5 + torch.rand(FEATURES, generator=g, dtype=DTYPE)  # (C,)
+
+    def reference(rm, rv, x, momentum):
+        rm, rv = rm.clone(), rv.clone()
+        F.batch_norm(x, rm, rv, training=True, momentum=momentum, eps=EPS)  # updates rm, rv
+        return {"running_mean": rm, "running_var": rv}
+
+    def stats(x, unbiased=True):
+        return x.mean(0), x.var(0, unbiased=unbiased)
+
+    check_function(
+        _as_pair(update_running_stats), reference, running_mean, running_var, x, MOMENTUM,
+        name="running stats", **TOL,
+        mistakes={
+            "momentum the other way round: in torch momentum weighs the NEW batch, "
+            "running = (1 - momentum) * running + momentum * batch":
+                lambda rm, rv, x, m: _update(rm, rv, *stats(x), 1 - m),
+            "biased batch variance: running_var takes the unbiased one (divide by B - 1), "
+            "although the normalisation uses the biased one":
+                lambda rm, rv, x, m: _update(rm, rv, *stats(x, unbiased=False), m),
+            "the statistics of the normalised x: the running statistics track the raw input "
+            "x, which is what eval mode will normalise":
+                lambda rm, rv, x, m: _update(rm, rv, *stats(_normalise(x, EPS)), m),
+        },
+    )
+
+
+def _autograd_dx(dy, x, gamma, eps):
+    x = x.detach().clone().requires_grad_(True)
+    y = F.batch_norm(x, None, None, gamma, None, training=True, eps=eps)
+    (dx,) = torch.autograd.grad(y, x, grad_outputs=dy)
+    return dx
+
+
+def _dx(dy, x, gamma, eps, *, mean_term=True, xhat_term=True, unbiased=False, use_gamma=True):
+    """The compact formula, with the parts a mistake leaves out switchable."""
+    var = x.var(0, unbiased=unbiased)
+    x_hat = (x - x.mean(0)) / torch.sqrt(var + eps)  # (B, C)
+    inner = dy - (dy.mean(0) if mean_term else 0)  # (B, C)
+    inner = inner - (x_hat * (dy * x_hat).mean(0) if xhat_term else 0)
+    return (gamma if use_gamma else 1) / torch.sqrt(var + eps) * inner
+
+
+def check_batchnorm_backward(batchnorm_backward: Callable | None) -> None:
+    """Exercise 3: ``batchnorm_backward(dy, x, gamma, eps)`` -> dL/dx, for the training-mode
+    forward pass ``y = gamma * x_hat + beta`` (all of shape (B, C) but gamma, (C,))."""
+    x, gamma, _ = _example(3)
+    dy = torch.randn(BATCH, FEATURES, generator=torch.Generator().manual_seed(4), dtype=DTYPE)
+    check_function(
+        batchnorm_backward, _autograd_dx, dy, x, gamma, EPS, name="batchnorm backward dx", **TOL,
+        mistakes={
+            "the mean(dy) term is missing: every x_i moves the batch mean, which every y_j "
+            "depends on": lambda *a: _dx(*a, mean_term=False),
+            "the x_hat * mean(dy * x_hat) term is missing: every x_i moves the batch variance, "
+            "which every y_j depends on": lambda *a: _dx(*a, xhat_term=False),
+            "only the direct path gamma * dy / sqrt(var + eps): x also enters through the batch "
+            "mean and variance": lambda *a: _dx(*a, mean_term=False, xhat_term=False),
+            "unbiased variance: the forward pass normalises with the biased one (divide by B)":
+                lambda *a: _dx(*a, unbiased=True),
+            "gamma is missing: y = gamma * x_hat + beta, so dL/dx_hat = gamma * dL/dy":
+                lambda *a: _dx(*a, use_gamma=False),
+        },
+    )
