@@ -3,9 +3,10 @@
 #   make test   the whole test suite (unit, nbval, book build, browser), with a timing summary
 #   make reproduce   the lecture-length loss log (200,000 steps a row; prints its wall time) -> utils/results/
 #   make benchmark   the training engine against the plain loop (benchmarks/engine.py)
+#   make lab         JupyterLab on chapters/, to work in the notebooks (prints the URL to open)
 PY := .venv/bin/python
 
-.PHONY: book test execute build env clean reproduce benchmark
+.PHONY: book test execute build env clean reproduce benchmark lab
 
 book: env execute build
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
@@ -22,6 +23,10 @@ build: env
 
 test:
 	@bash scripts/run_tests.sh
+
+lab: env
+	@echo "Starting JupyterLab on chapters/; open the http://127.0.0.1 URL it prints below (Ctrl-C stops it)."
+	.venv/bin/jupyter lab --ServerApp.root_dir=chapters $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 reproduce: env
 	$(PY) scripts/reproduce_loss_log.py

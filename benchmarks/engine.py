@@ -27,6 +27,8 @@ import platform
 import resource
 import sys
 import time
+import traceback
+from queue import Empty
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,30 +94,53 @@ def _engine(kind, variants, X, Y, steps):
 
 def _measure(args):
     contender, key, threads, steps, queue = args
-    import torch
-    torch.set_num_threads(threads)
-    from utils.data import names_splits
-    (X, Y), _, _ = names_splits(3)
-    _, kind, variants = WORKLOADS[key]
-    fn = _plain if contender == "plain" else _engine
-    fn(kind, variants, X, Y, min(steps, 50))  # warm-up (allocator, kernels)
-    start = time.perf_counter()
-    losses = fn(kind, variants, X, Y, steps)
-    seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((len(variants) * steps / seconds, peak_mb, losses.tolist()))  # plain floats
+    try:
+        import torch
+        torch.set_num_threads(threads)
+        from utils.data import names_splits
+        (X, Y), _, _ = names_splits(3)
+        _, kind, variants = WORKLOADS[key]
+        fn = _plain if contender == "plain" else _engine
+        fn(kind, variants, X, Y, min(steps, 50))  # warm-up (allocator, kernels)
+        start = time.perf_counter()
+        losses = fn(kind, variants, X, Y, steps)
+        seconds = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        queue.put(("ok", (len(variants) * steps / seconds, peak_mb, losses.tolist())))  # plain floats
+    except BaseException:  # noqa: BLE001 - sent to the parent, which raises it with context
+        queue.put(("error", traceback.format_exc()))
+
+
+MEASURE_TIMEOUT_S = 1800
 
 
 def measure(contender, key, threads, steps):
+    """Run one measurement in a fresh process. A child that fails ends the benchmark with
+    the child's traceback; one that dies without a word, or runs past MEASURE_TIMEOUT_S,
+    with its exit code; the parent never waits for ever."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_measure, args=((contender, key, threads, steps, queue),))
     proc.start()
-    result = queue.get()
+    deadline = time.monotonic() + MEASURE_TIMEOUT_S
+    result = None
+    while result is None:
+        try:
+            result = queue.get(timeout=1.0)
+        except Empty:
+            if not proc.is_alive() and queue.empty():
+                proc.join()
+                raise RuntimeError(f"{contender} {key} with {threads} threads: the measuring "
+                                   f"process died (exit code {proc.exitcode}) without a result") from None
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{contender} {key} with {threads} threads: no result after "
+                                   f"{MEASURE_TIMEOUT_S} s") from None
     proc.join()
-    if proc.exitcode != 0:
-        raise RuntimeError(f"{contender} {key} with {threads} threads failed")
-    return result
+    status, payload = result
+    if status == "error":
+        raise RuntimeError(f"{contender} {key} with {threads} threads failed:\n{payload}")
+    return payload
 
 
 def _median_of(repeats, contender, key, threads, steps):

@@ -15,6 +15,7 @@ tests/test_execution_env.py checks that the three places agree.
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -52,9 +53,17 @@ def release(version: str) -> list[Path]:
     return changed
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit(__doc__)
-    for path in release(sys.argv[1]):
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="After it: commit, tag v<version> and push the tag.")
+    parser.add_argument("version", help="the new version, e.g. 0.3.0")
+    args = parser.parse_args(argv)
+    for path in release(args.version):
         print(f"updated {path.relative_to(ROOT)}")
-    print(f"now: git commit -am 'Release {sys.argv[1]}' && git tag v{sys.argv[1]} && git push origin main v{sys.argv[1]}")
+    v = args.version
+    print(f"now: git commit -am 'Release {v}' && git tag v{v} && git push origin main v{v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,10 +2,12 @@
 # The whole test suite, in stages, with a timing summary at the end (also on failure):
 #   install      the environment (scripts/setup_env.sh --browser)
 #   unit         tests of the utils package and of the notebooks' conventions
-#   portability  the pinned numeric environment neutralises imitated host differences, and
-#                executing a committed notebook again writes the same file
+#   portability  the pinned numeric environment neutralises imitated host differences,
+#                executing a committed notebook again writes the same file, and the
+#                executor's timeouts stop a stalled cell or notebook
 #   standalone   each notebook copied alone into an empty folder runs from a wheel of utils
-#                in a throwaway environment, as on Colab
+#                in a throwaway environment, as on Colab; `make lab` serves a notebook whose
+#                setup and checker cells run in a live kernel
 #   nbval        every notebook re-executed and compared with its committed outputs
 #   build    the book from an empty _build/ with -W (warnings are errors)
 #   browser  every page of the built site in headless Chromium, offline
@@ -57,8 +59,8 @@ stage() {  # stage NAME LIMIT_SECONDS COMMAND...
 PYTEST=".venv/bin/python -m pytest"
 stage install     900 bash scripts/setup_env.sh --browser
 stage unit        600 $PYTEST tests -m "not book and not site and not portability and not standalone" -q
-stage portability 300 $PYTEST tests/test_portability.py -q
-stage standalone  300 $PYTEST tests/test_standalone.py -q
+stage portability 300 $PYTEST tests -m portability -q
+stage standalone  300 $PYTEST tests -m standalone -q
 # nbval's kernels inherit the numeric environment from the repository's conftest.py
 stage nbval      1200 $PYTEST --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
                           --nbval-cell-timeout=300 --nbval-kernel-startup-timeout=60 \
