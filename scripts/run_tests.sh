@@ -25,10 +25,10 @@ summary() {
   echo "==================== timing summary ===================="
   local total=0
   for i in "${!names[@]}"; do
-    printf '  %-8s %7.1f s   %s\n' "${names[$i]}" "${times[$i]}" "${results[$i]}"
+    printf '  %-12s %7.1f s   %s\n' "${names[$i]}" "${times[$i]}" "${results[$i]}"
     total=$(awk -v a="$total" -v b="${times[$i]}" 'BEGIN{print a+b}')
   done
-  printf '  %-8s %7.1f s\n' total "$total"
+  printf '  %-12s %7.1f s\n' total "$total"
   echo
   echo "tests: $passed passed, $failed failed"
 }
