@@ -53,9 +53,15 @@ WHERE = ("import os, sys, utils; print(utils.__file__); "
 @pytest.fixture(scope="module")
 def standalone_env(tmp_path_factory):
     base = tmp_path_factory.mktemp("standalone")
-    wheels = base / "wheels"
+    wheels, source = base / "wheels", base / "source"
+    # build from a copy of what the package is made of, so no build/ folder lands in the clone
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "utils", source / "utils",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--quiet", "-w", str(wheels), str(ROOT)], check=True, timeout=300)
+                    "--quiet", "-w", str(wheels), str(source)], check=True, timeout=300)
     wheel = next(wheels.glob("tnn_course_utils-*.whl"))
     env_dir = base / "env"
     venv.create(env_dir, with_pip=False)
