@@ -459,3 +459,15 @@ def test_author_errors_are_type_or_value_errors(W):
         check_all([(W, W)])
     with pytest.raises(TypeError):
         check_function(reference_softmax, "not a function", W)
+
+
+def test_format_diff_prints_bounds_at_the_rounding_floor_and_values_above_it():
+    from utils.checks import format_diff
+    assert format_diff(0.0, 1e-12) == "< 1e-12"
+    assert format_diff(1.4e-17, 1e-12) == "< 1e-12"
+    assert format_diff(torch.tensor(3e-8), 1e-6) == "< 1e-6"
+    assert format_diff(2.4e-7, 1e-12) == "= 2.4e-07"
+    assert format_diff(-2.4e-7, 1e-12) == "= -2.4e-07"
+    assert format_diff(float("nan"), 1e-12) == "nan"  # never hidden under a bound
+    with pytest.raises(ValueError, match="positive floor, got 0"):
+        format_diff(1.0, 0)

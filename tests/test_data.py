@@ -438,7 +438,7 @@ def test_build_dataset_rejects_nonpositive_block_size(bad):
 
 @pytest.mark.parametrize("bad", [2.5, "3", True, None])
 def test_build_dataset_rejects_non_int_block_size(bad):
-    with pytest.raises(TypeError) as info:
+    with pytest.raises(ValueError, match="block_size must be an integer >= 1") as info:
         build_dataset(["emma"], block_size=bad)
     assert repr(bad) in str(info.value)
 

@@ -1,5 +1,6 @@
-"""utils.diagnostics: statistics exact on hand-made inputs, plots with the right lines and
-labels, errors that name the bad input."""
+"""utils.diagnostics (statistics exact on hand-made inputs, errors that name the bad input, the
+model probes against direct computations) and the plots of utils.plotting that draw them
+(the right lines and labels)."""
 
 import math
 
@@ -7,8 +8,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from utils import diagnostics as d
+from utils import nn
+from utils import plotting
+from utils.diagnostics import (frozen_buffers, gradient_shift, layer_outputs, loss_landscape,
+                               update_ratio)
+from utils.models import deep_mlp
+
+D = torch.float64
+TOL = 1e-12
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +68,7 @@ def test_update_ratio_stats_summarise_each_parameter():
 
 
 def test_activation_histograms_draw_one_labelled_density_line_per_layer():
-    ax = d.plot_activation_histograms(ACTS, bins=4)
+    ax = plotting.plot_activation_histograms(ACTS, bins=4)
     lines = ax.get_lines()
     assert len(lines) == 2 and len(lines[0].get_xdata()) == 4
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -72,37 +82,37 @@ def test_activation_histograms_draw_one_labelled_density_line_per_layer():
 
 def test_gradient_and_weight_gradient_histograms_have_their_legends():
     grads = {"layer 1 (Tanh)": torch.tensor([1e-3, -1e-3, 2e-3]), "layer 2 (Tanh)": [0.0, 1e-3]}
-    ax = d.plot_gradient_histograms(grads)
+    ax = plotting.plot_gradient_histograms(grads)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0] == "layer 1 (Tanh): mean +6.7e-04, std 1.5e-03"
     assert len(ax.get_lines()) == 2 and ax.get_xlabel()
-    ax = d.plot_weight_gradient_histograms({"w": [1.0, -1.0]}, {"w": [2.0, -2.0]})
+    ax = plotting.plot_weight_gradient_histograms({"w": [1.0, -1.0]}, {"w": [2.0, -2.0]})
     (label,) = [t.get_text() for t in ax.get_legend().get_texts()]
     assert label == "w: mean +0.0e+00, std 1.4e+00, grad:data ratio 5.0e-01"
 
 
 def test_update_ratios_draw_lines_over_steps_and_a_dashed_guide():
     ratios = {"w1": torch.tensor([-2.0, -2.5, -3.0]), "w2": torch.tensor([-3.0, -3.1, -3.2], dtype=F64)}
-    ax = d.plot_update_ratios(ratios)
+    ax = plotting.plot_update_ratios(ratios)
     lines = ax.get_lines()
     assert len(lines) == 3
     np.testing.assert_array_equal(lines[0].get_xdata(), [0, 1, 2])
     np.testing.assert_array_equal(lines[1].get_ydata(), [-3.0, -3.1, -3.2])
     assert lines[2].get_linestyle() == "--" and list(lines[2].get_ydata()) == [-3.0, -3.0]
     assert ax.get_xlabel() == "step" and "log" in ax.get_ylabel()
-    assert len(d.plot_update_ratios(ratios, guide=None).get_lines()) == 2
+    assert len(plotting.plot_update_ratios(ratios, guide=None).get_lines()) == 2
 
 
 def test_plots_draw_into_the_given_axes_and_leave_rcparams_alone():
     before = dict(plt.rcParams)
     fig, (left, right) = plt.subplots(1, 2)
-    assert d.plot_activation_histograms(ACTS, ax=right) is right and not left.get_lines()
-    assert d.plot_update_ratios({"w": [-3.0, -3.0]}, ax=left) is left
+    assert plotting.plot_activation_histograms(ACTS, ax=right) is right and not left.get_lines()
+    assert plotting.plot_update_ratios({"w": [-3.0, -3.0]}, ax=left) is left
     assert dict(plt.rcParams) == before
 
 
 def test_activation_histograms_without_saturation_for_linear_outputs():
-    ax = d.plot_activation_histograms({"layer 2 (Linear)": torch.tensor([-3.0, 0.0, 3.0])},
+    ax = plotting.plot_activation_histograms({"layer 2 (Linear)": torch.tensor([-3.0, 0.0, 3.0])},
                                       saturation=None, bins=3)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["layer 2 (Linear): mean +0.00, std 3.00"]
@@ -115,7 +125,7 @@ def test_bad_input_errors_name_the_problem():
     with pytest.raises(ValueError, match="acts must be a non-empty dict"):
         d.layer_stats([torch.ones(3)])
     with pytest.raises(ValueError, match=r"acts\['l1'\] must be a 1-D tensor, got shape \(2, 3\)"):
-        d.plot_activation_histograms({"l1": torch.zeros(2, 3)})
+        plotting.plot_activation_histograms({"l1": torch.zeros(2, 3)})
     with pytest.raises(ValueError, match=r"grads\['l1'\] has 1 NaN or inf values of 3"):
         d.gradient_stats({"l1": torch.tensor([1.0, float("nan"), 2.0])})
     with pytest.raises(ValueError, match=r"needs at least 2 values, got 1"):
@@ -124,19 +134,113 @@ def test_bad_input_errors_name_the_problem():
         d.layer_stats({"l1": "abc"})
     with pytest.raises(ValueError, match=r"saturation must be a threshold in \(0, 1\), got 97"):
         d.layer_stats(ACTS, saturation=97)
-    with pytest.raises(ValueError, match="bins must be a positive integer, got 0"):
-        d.plot_gradient_histograms(ACTS, bins=0)
+    with pytest.raises(ValueError, match="bins must be an integer >= 1, got 0"):
+        plotting.plot_gradient_histograms(ACTS, bins=0)
     with pytest.raises(ValueError, match=r"same names in the same order, got \['a'\] and \['b'\]"):
         d.weight_gradient_stats({"a": [1.0, 2.0]}, {"b": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"grads\['a'\] has 2 values but weights\['a'\] has 3"):
         d.weight_gradient_stats({"a": [1.0, 2.0]}, {"a": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match=r"weights\['a'\] are all equal"):
-        d.plot_weight_gradient_histograms({"a": [1.0, 2.0]}, {"a": [0.0, 0.0]})
+        plotting.plot_weight_gradient_histograms({"a": [1.0, 2.0]}, {"a": [0.0, 0.0]})
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes or None, got str"):
-        d.plot_update_ratios({"w": [-3.0]}, ax="left")
+        plotting.plot_update_ratios({"w": [-3.0]}, ax="left")
 
 
 def test_helpers_never_show_and_return_an_axes_of_a_new_figure():
     n = len(plt.get_fignums())
-    ax = d.plot_gradient_histograms(ACTS)
+    ax = plotting.plot_gradient_histograms(ACTS)
     assert isinstance(ax, plt.Axes) and len(plt.get_fignums()) == n + 1
+
+
+# probes of a model
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_frozen_buffers_and_layer_outputs_leave_running_stats_alone():
+    model = deep_mlp(generator=gen(9), n_layers=2, n_hidden=8, batchnorm=True)
+    X = torch.randint(0, 27, (40, 3), generator=gen(10))
+    before = [b.clone() for layer in model if hasattr(layer, "buffers") for b in layer.buffers()]
+    outs = layer_outputs(model, X)
+    after = [b for layer in model if hasattr(layer, "buffers") for b in layer.buffers()]
+    assert all(torch.equal(u, v) for u, v in zip(before, after))
+    assert len(outs) == len(model)
+    with frozen_buffers(model):
+        expected = model(X)
+    torch.testing.assert_close(outs[-1], expected.detach(), atol=0, rtol=0)
+
+
+def _linear_model(seed):
+    g = gen(seed)
+    layer = nn.Linear(4, 3, generator=g, dtype=D)
+    return nn.Sequential(layer), g
+
+
+def test_loss_landscape_matches_a_direct_computation_and_restores_the_model():
+    model, g = _linear_model(11)
+    X = torch.randn(20, 4, generator=g, dtype=D)
+    Y = torch.randint(0, 3, (20,), generator=g)
+    W, b = (p.detach().clone() for p in model.parameters())
+    out = loss_landscape(model, X, Y, [0.1, 0.5, 2.0])
+
+    def loss_grad(W, b):
+        W, b = W.clone().requires_grad_(), b.clone().requires_grad_()
+        loss = F.cross_entropy(X @ W.T + b, Y)
+        gW, gb = torch.autograd.grad(loss, (W, b))
+        return loss.item(), torch.cat([gW.flatten(), gb])
+
+    loss0, g0 = loss_grad(W, b)
+    assert out["loss"] == pytest.approx(loss0, rel=1e-12)
+    assert out["grad_norm"] == pytest.approx(g0.norm().item(), rel=1e-12)
+    betas = []
+    for k, eta in enumerate([0.1, 0.5, 2.0]):
+        loss, g1 = loss_grad(W - eta * g0[:12].view(3, 4), b - eta * g0[12:])
+        assert out["losses"][k].item() == pytest.approx(loss, rel=1e-12)
+        change = (g1 - g0).norm().item()
+        assert out["grad_change"][k].item() == pytest.approx(change, rel=1e-10)
+        betas.append(change / (eta * g0.norm().item()))
+    assert out["beta"] == pytest.approx(max(betas), rel=1e-10)
+    assert torch.equal(model[0].weight, W) and torch.equal(model[0].bias, b)
+
+
+def test_gradient_shift_matches_a_direct_computation():
+    g = gen(12)
+    model = nn.Sequential(nn.Linear(4, 6, generator=g, dtype=D), nn.Tanh(),
+                          nn.Linear(6, 5, generator=g, dtype=D), nn.Tanh(),
+                          nn.Linear(5, 3, generator=g, dtype=D))
+    X = torch.randn(30, 4, generator=g, dtype=D)
+    Y = torch.randint(0, 3, (30,), generator=g)
+    saved = [p.detach().clone() for p in model.parameters()]
+    out = gradient_shift(model, X, Y, lr=0.5)
+    assert [r["layer"] for r in out] == [2, 4]
+
+    def grads(ps):
+        ps = [p.clone().requires_grad_() for p in ps]
+        h = torch.tanh(X @ ps[0].T + ps[1])
+        h = torch.tanh(h @ ps[2].T + ps[3])
+        loss = F.cross_entropy(h @ ps[4].T + ps[5], Y)
+        return torch.autograd.grad(loss, ps)
+
+    G = grads(saved)
+    for r, (k, n_before) in zip(out, [(2, 2), (4, 4)]):
+        moved = [p - 0.5 * gp if i < n_before else p for i, (p, gp) in enumerate(zip(saved, G))]
+        G2 = grads(moved)
+        j = n_before  # the weight of that layer
+        assert r["l2"] == pytest.approx((G[j] - G2[j]).norm().item(), rel=1e-10)
+        assert r["rel"] == pytest.approx(r["l2"] / G[j].norm().item(), rel=1e-10)
+        assert r["cos"] == pytest.approx(F.cosine_similarity(G[j].flatten(), G2[j].flatten(),
+                                                             dim=0).item(), rel=1e-10)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), saved))
+    assert all(r["l2"] == 0 for r in gradient_shift(model, X, Y, lr=0.0))
+
+
+def test_update_ratio_of_an_sgd_step_is_lr_grad_over_weights():
+    w = torch.randn(8, 8, dtype=D, generator=torch.Generator().manual_seed(3))
+    grad = torch.randn(8, 8, dtype=D, generator=torch.Generator().manual_seed(4))
+    lr = 0.01
+    expected = ((lr * grad).std() / w.std()).item()
+    assert abs(update_ratio(w, w - lr * grad) - expected) < TOL
+    with pytest.raises(ValueError, match="same shape"):
+        update_ratio(w, w[0])
+

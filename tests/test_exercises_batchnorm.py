@@ -13,15 +13,6 @@ def stub(*args):
     raise NotImplementedError
 
 
-def test_reference_solutions_pass(capsys):
-    check_batchnorm_forward(solution.batchnorm_forward)
-    check_running_stats(solution.update_running_stats)
-    check_batchnorm_backward(solution.batchnorm_backward)
-    out = capsys.readouterr().out
-    assert out.count("close: True") == 4  # y, running_mean, running_var, dx
-    assert "running_mean |" in out and "running_var |" in out
-
-
 def test_stubs_are_not_attempted(capsys):
     for checker in (check_batchnorm_forward, check_running_stats, check_batchnorm_backward):
         checker(stub)

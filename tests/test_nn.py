@@ -13,9 +13,11 @@ import torch
 import torch.nn.functional as F
 
 import utils.nn
-from utils.nn import BatchNorm1d, Dropout, Embedding, Flatten, Linear, ReLU, Sequential, Tanh
+from utils.nn import (BatchNorm1d, Dropout, Embedding, Flatten, LayerNorm, Linear, ReLU, Sequential,
+                      Tanh)
 
 TOL = 1e-12
+CLOSE = dict(atol=1e-12, rtol=1e-12)
 DT = torch.float64
 
 
@@ -415,3 +417,114 @@ def test_embedding_matches_torch_and_lecture_table():
 def test_embedding_rejects_float_indices():
     with pytest.raises(TypeError, match="integer indices, got dtype torch.float32"):
         Embedding(5, 2)(torch.zeros(3))
+
+
+# LayerNorm
+
+@pytest.mark.parametrize("shape", [(16, 7), (4, 5, 7)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_matches_torch_forward_and_backward(shape, affine):
+    g = gen(0)
+    x = (3 * torch.randn(shape, generator=g, dtype=DT) + 2).requires_grad_()
+    ours = LayerNorm(7, eps=1e-5, elementwise_affine=affine, dtype=DT)
+    ref = torch.nn.LayerNorm(7, eps=1e-5, elementwise_affine=affine, dtype=DT)
+    if affine:
+        with torch.no_grad():
+            w, b = torch.randn(7, generator=g, dtype=DT), torch.randn(7, generator=g, dtype=DT)
+            ours.weight.copy_(w), ours.bias.copy_(b), ref.weight.copy_(w), ref.bias.copy_(b)
+    x2 = x.detach().clone().requires_grad_()
+    y, y_ref = ours(x), ref(x2)
+    torch.testing.assert_close(y, y_ref, **CLOSE)
+    dy = torch.randn(shape, generator=g, dtype=DT)
+    y.backward(dy), y_ref.backward(dy)
+    torch.testing.assert_close(x.grad, x2.grad, **CLOSE)
+    if affine:
+        torch.testing.assert_close(ours.weight.grad, ref.weight.grad, **CLOSE)
+        torch.testing.assert_close(ours.bias.grad, ref.bias.grad, **CLOSE)
+    assert len(ours.parameters()) == (2 if affine else 0)
+
+
+def test_layernorm_is_independent_of_the_batch_and_rejects_bad_input():
+    ln = LayerNorm(5, dtype=DT)
+    x = torch.randn(8, 5, generator=gen(1), dtype=DT)
+    torch.testing.assert_close(ln(x)[:1], ln(x[:1]), **CLOSE)
+    with pytest.raises(ValueError, match="expected last dimension 5"):
+        ln(torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="integer >= 1"):
+        LayerNorm(0)
+
+
+
+# state_dict / load_state_dict: torch's keys, checkpoints
+
+def state_mlp(seed=0, sizes=(4, 8, 3), bn=False):
+    g = torch.Generator().manual_seed(seed)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(n_in, n_out, generator=g, dtype=DT))
+        if i < len(sizes) - 2:
+            layers += [BatchNorm1d(n_out, dtype=DT)] if bn else []
+            layers.append(Tanh())
+    return Sequential(*layers)
+
+
+def state_data(seed=1, n=16, d=4, classes=3):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=DT), torch.randint(0, classes, (n,), generator=g)
+
+
+def torch_twin(model):
+    """The same architecture in torch.nn (Linear, BatchNorm1d, Tanh, ReLU, Dropout)."""
+    nn = torch.nn
+    layers = []
+    for layer in model:
+        if isinstance(layer, Linear):
+            layers.append(nn.Linear(layer.in_features, layer.out_features, dtype=DT))
+        elif isinstance(layer, BatchNorm1d):
+            layers.append(nn.BatchNorm1d(layer.num_features, dtype=DT))
+        else:
+            layers.append({Tanh: nn.Tanh, ReLU: nn.ReLU}[type(layer)]())
+    return nn.Sequential(*layers)
+
+
+def test_state_dict_has_torch_keys_and_loads_into_torch():
+    model = state_mlp(bn=True)
+    X, _ = state_data()
+    model(X)  # one training step of BatchNorm: running stats move off their start
+    ours = model.state_dict()
+    twin = torch_twin(model)
+    assert list(ours) == list(twin.state_dict())
+    twin.load_state_dict(ours)  # strict: every key and shape agrees
+    model.eval(), twin.eval()
+    with torch.no_grad():
+        assert maxdiff(model(X), twin(X)) < TOL
+
+
+def test_state_dict_round_trip_through_torch_save(tmp_path):
+    model, other = state_mlp(seed=0, bn=True), state_mlp(seed=5, bn=True)
+    model(state_data()[0])
+    torch.save(model.state_dict(), tmp_path / "ckpt.pt")
+    other.load_state_dict(torch.load(tmp_path / "ckpt.pt"))
+    for (ka, a), (kb, b) in zip(model.state_dict().items(), other.state_dict().items()):
+        assert ka == kb and torch.equal(a, b)
+    assert other.parameters()[0].requires_grad  # still a trainable leaf
+
+
+def test_state_dict_is_a_copy():
+    model = state_mlp()
+    saved = model.state_dict()
+    with torch.no_grad():
+        model[0].weight += 1
+    assert maxdiff(saved["0.weight"] + 1, model[0].weight) < TOL
+
+
+def test_load_state_dict_errors_name_the_problem():
+    model = state_mlp()
+    state = model.state_dict()
+    with pytest.raises(KeyError, match=r"missing keys \['2.bias'\]"):
+        model.load_state_dict({k: v for k, v in state.items() if k != "2.bias"})
+    with pytest.raises(KeyError, match=r"unexpected keys \['9.weight'\]"):
+        model.load_state_dict({**state, "9.weight": torch.zeros(1)})
+    with pytest.raises(ValueError, match=r"size mismatch for 0.weight.*\(8, 4\)"):
+        model.load_state_dict({**state, "0.weight": torch.zeros(2, 2)})
+

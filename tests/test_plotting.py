@@ -54,11 +54,3 @@ def test_figure_to_png_is_a_deterministic_png():
     assert first == second
     with pytest.raises(TypeError, match="expected a matplotlib Figure"):
         figure_to_png("not a figure")
-
-
-def test_the_diagnostics_plots_are_re_exported_unchanged():
-    import utils.diagnostics as diagnostics
-    import utils.plotting as plotting
-    names = ["plot_activation_histograms", "plot_gradient_histograms",
-             "plot_weight_gradient_histograms", "plot_update_ratios"]
-    assert all(getattr(plotting, n) is getattr(diagnostics, n) and n in plotting.__all__ for n in names)

@@ -1,4 +1,4 @@
-"""utils.regularization: penalties, weight decay vs torch.optim, checkpoints, shortcut blocks.
+"""utils.regularization: penalties, weight decay vs torch.optim, early stopping with checkpoints.
 
 Comparisons with torch run in float64; "to rounding" means a max abs difference below 1e-12.
 """
@@ -11,10 +11,8 @@ import torch
 
 import utils.optim as optim
 import utils.regularization
-from utils.nn import BatchNorm1d, Dropout, Linear, ReLU, Sequential, Tanh
-from utils.regularization import (EarlyStopping, GaussianNoise, Highway, Residual,
-                                  decay_groups, flat_weights, l1_penalty, l2_penalty,
-                                  load_state_dict, state_dict, update_ratio)
+from utils.nn import BatchNorm1d, Linear, Sequential, Tanh
+from utils.regularization import EarlyStopping, decay_groups, flat_weights, l1_penalty, l2_penalty
 
 D = torch.float64
 TOL = 1e-12
@@ -148,60 +146,6 @@ def test_adamw_ours_matches_torch_with_decay_groups_and_differs_from_adam_l2():
 
 
 # ------------------------------------------------------------------ checkpoints
-def torch_twin(model):
-    """The same architecture in torch.nn (Linear, BatchNorm1d, Tanh, ReLU, Dropout)."""
-    nn = torch.nn
-    layers = []
-    for layer in model:
-        if isinstance(layer, Linear):
-            layers.append(nn.Linear(layer.in_features, layer.out_features, dtype=D))
-        elif isinstance(layer, BatchNorm1d):
-            layers.append(nn.BatchNorm1d(layer.num_features, dtype=D))
-        else:
-            layers.append({Tanh: nn.Tanh, ReLU: nn.ReLU}[type(layer)]())
-    return nn.Sequential(*layers)
-
-
-def test_state_dict_has_torch_keys_and_loads_into_torch():
-    model = mlp(bn=True)
-    X, _ = data()
-    model(X)  # one training step of BatchNorm: running stats move off their start
-    ours = state_dict(model)
-    twin = torch_twin(model)
-    assert list(ours) == list(twin.state_dict())
-    twin.load_state_dict(ours)  # strict: every key and shape agrees
-    model.eval(), twin.eval()
-    with torch.no_grad():
-        assert maxdiff(model(X), twin(X)) < TOL
-
-
-def test_state_dict_round_trip_through_torch_save(tmp_path):
-    model, other = mlp(seed=0, bn=True), mlp(seed=5, bn=True)
-    model(data()[0])
-    torch.save(state_dict(model), tmp_path / "ckpt.pt")
-    load_state_dict(other, torch.load(tmp_path / "ckpt.pt"))
-    for (ka, a), (kb, b) in zip(state_dict(model).items(), state_dict(other).items()):
-        assert ka == kb and torch.equal(a, b)
-    assert other.parameters()[0].requires_grad  # still a trainable leaf
-
-
-def test_state_dict_is_a_copy():
-    model = mlp()
-    saved = state_dict(model)
-    with torch.no_grad():
-        model[0].weight += 1
-    assert maxdiff(saved["0.weight"] + 1, model[0].weight) < TOL
-
-
-def test_load_state_dict_errors_name_the_problem():
-    model = mlp()
-    state = state_dict(model)
-    with pytest.raises(KeyError, match=r"missing keys \['2.bias'\]"):
-        load_state_dict(model, {k: v for k, v in state.items() if k != "2.bias"})
-    with pytest.raises(KeyError, match=r"unexpected keys \['9.weight'\]"):
-        load_state_dict(model, {**state, "9.weight": torch.zeros(1)})
-    with pytest.raises(ValueError, match=r"size mismatch for 0.weight.*\(8, 4\)"):
-        load_state_dict(model, {**state, "0.weight": torch.zeros(2, 2)})
 
 
 def test_early_stopping_saves_the_best_and_restores_it(tmp_path):
@@ -232,98 +176,9 @@ def test_early_stopping_min_delta_and_arguments(tmp_path):
 
 
 # ------------------------------------------------------------------ shortcuts
-def test_residual_matches_torch_forward_and_gradients():
-    g = torch.Generator().manual_seed(0)
-    block = Residual(Sequential(Linear(5, 5, generator=g, dtype=D), Tanh()))
-    lin = torch.nn.Linear(5, 5, dtype=D)
-    lin.load_state_dict({"weight": block.block[0].weight.detach(),
-                         "bias": block.block[0].bias.detach()})
-    x = torch.randn(7, 5, dtype=D, generator=g)
-    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
-    y1, y2 = block(x1), x2 + torch.tanh(lin(x2))
-    assert y1.shape == (7, 5) and maxdiff(y1, y2) < TOL
-    (y1 ** 2).sum().backward()
-    (y2 ** 2).sum().backward()
-    assert maxdiff(x1.grad, x2.grad) < TOL
-    assert maxdiff(block.block[0].weight.grad, lin.weight.grad) < TOL
-    assert list(state_dict(block)) == ["block.0.weight", "block.0.bias"]
-
-
-def test_residual_passes_train_and_eval_to_its_block():
-    block = Residual(Sequential(Linear(3, 3), Dropout(0.5)))
-    block.eval()
-    assert not block.block[1].training
-    x = torch.randn(4, 3)
-    assert torch.equal(block(x), block(x))
-
-
-def test_highway_matches_its_formula_and_gradients():
-    g = torch.Generator().manual_seed(1)
-    layer = Highway(6, gate_bias=-1.5, generator=g, dtype=D)
-    assert torch.all(layer.gate.bias == -1.5) and len(layer.parameters()) == 4
-    H, T = torch.nn.Linear(6, 6, dtype=D), torch.nn.Linear(6, 6, dtype=D)
-    H.load_state_dict({"weight": layer.transform.weight.detach(),
-                       "bias": layer.transform.bias.detach()})
-    T.load_state_dict({"weight": layer.gate.weight.detach(), "bias": layer.gate.bias.detach()})
-    x = torch.randn(5, 6, dtype=D, generator=g)
-    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
-    t = torch.sigmoid(T(x2))
-    y1, y2 = layer(x1), t * torch.tanh(H(x2)) + (1 - t) * x2
-    assert y1.shape == (5, 6) and maxdiff(y1, y2) < TOL
-    y1.sum().backward()
-    y2.sum().backward()
-    assert maxdiff(x1.grad, x2.grad) < TOL
-    assert maxdiff(layer.gate.weight.grad, T.weight.grad) < TOL
-    assert maxdiff(layer.transform.bias.grad, H.bias.grad) < TOL
-    assert list(state_dict(layer)) == ["transform.weight", "transform.bias",
-                                      "gate.weight", "gate.bias"]
-
-
-def deep(kind, depth=30, width=16, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    if kind == "plain":
-        blocks = [m for _ in range(depth) for m in (Linear(width, width, generator=g, dtype=D),
-                                                    Tanh())]
-    elif kind == "residual":
-        blocks = [Residual(Sequential(Linear(width, width, generator=g, dtype=D), Tanh()))
-                  for _ in range(depth)]
-    else:
-        blocks = [Highway(width, generator=g, dtype=D) for _ in range(depth)]
-    return Sequential(*blocks)
-
-
-def test_shortcuts_keep_the_input_gradient_alive_at_depth():
-    x = torch.randn(32, 16, dtype=D, generator=torch.Generator().manual_seed(2))
-    norms = {}
-    for kind in ("plain", "residual", "highway"):
-        xi = x.clone().requires_grad_()
-        deep(kind)(xi).pow(2).sum().backward()
-        norms[kind] = xi.grad.norm().item()
-    assert norms["plain"] < 1e-3 * norms["residual"]
-    assert norms["plain"] < 1e-3 * norms["highway"]
 
 
 # ------------------------------------------------------------------ noise and monitoring
-def test_gaussian_noise_train_and_eval():
-    x = torch.zeros(20_000)
-    noise = GaussianNoise(0.5, generator=torch.Generator().manual_seed(0))
-    y = noise(x)
-    assert abs(y.mean().item()) < 0.02 and abs(y.std().item() - 0.5) < 0.02
-    again = GaussianNoise(0.5, generator=torch.Generator().manual_seed(0))(x)
-    assert torch.equal(y, again)
-    assert noise.eval()(x) is x
-    with pytest.raises(ValueError, match="std must be >= 0"):
-        GaussianNoise(-0.1)
-
-
-def test_update_ratio_of_an_sgd_step_is_lr_grad_over_weights():
-    w = torch.randn(8, 8, dtype=D, generator=torch.Generator().manual_seed(3))
-    grad = torch.randn(8, 8, dtype=D, generator=torch.Generator().manual_seed(4))
-    lr = 0.01
-    expected = ((lr * grad).std() / w.std()).item()
-    assert abs(update_ratio(w, w - lr * grad) - expected) < TOL
-    with pytest.raises(ValueError, match="same shape"):
-        update_ratio(w, w[0])
 
 
 def test_weight_scaling_is_the_exact_mask_average_for_a_linear_layer():

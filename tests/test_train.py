@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from utils import nn
 from utils.batched import Stacked
 from utils.models import NAMES_INITS, count_parameters, deep_mlp, names_mlp
-from utils.train import Recorder, evaluate, step_decay, throughput, train
+from utils.train import Recorder, evaluate, sgd, step_decay, throughput, train
 
 SEED = 2147483647
 
@@ -318,7 +318,7 @@ def test_recorder_with_an_optimizer_reports_the_step_taken(data):
 
 
 def test_cross_entropy_mean_is_torch_mean_to_the_last_bit():
-    from utils.train import cross_entropy_mean
+    from utils.batched import cross_entropy_mean
     g = gen(21)
     for B in (1, 7, 16, 17, 32, 100, 300):
         logits = torch.randn(50, B, 27, generator=g) * 4
@@ -335,3 +335,26 @@ def test_row_std_matches_torch_std_for_weights_and_gradients():
     for shape, scale, shift in [((4, 10_000), 0.1, 0.01), ((3, 270), 1.0, 0.0), ((2, 2700), 1e-4, 1e-5)]:
         x = torch.randn(shape, generator=g) * scale + shift
         torch.testing.assert_close(_row_std(x), x.std(1), rtol=1e-4, atol=0)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_sgd_is_bit_for_bit_the_training_engine(batchnorm):
+    g = _gen(6)
+    X = torch.randint(0, 27, (500, 3), generator=g)
+    Y = torch.randint(0, 27, (500,), generator=g)
+    a = deep_mlp(generator=_gen(7), n_layers=3, n_hidden=16, batchnorm=batchnorm)
+    b = deep_mlp(generator=_gen(7), n_layers=3, n_hidden=16, batchnorm=batchnorm)
+    seen = []
+    losses = sgd(a, X, Y, steps=60, generator=_gen(8), lr=0.2, every=20, progress=False,
+                 callback=lambda step, model: seen.append(step))
+    run = train(b, X, Y, steps=60, generators=_gen(8), lr=0.2, progress=False)
+    assert seen == [0, 20, 40, 60]
+    assert torch.equal(losses, run.losses[0])
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    if batchnorm:
+        assert torch.equal(a[3].running_var, b[3].running_var)
+
+
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)

@@ -31,7 +31,7 @@ import numbers
 import random
 from collections.abc import Iterable, Sequence
 
-__all__ = ["Value", "zero_grad", "Module", "Neuron", "Layer", "MLP"]
+__all__ = ["Value", "zero_grad", "Neuron", "Layer", "MLP"]
 
 _NONLINEARITIES = ("tanh", "relu", "sigmoid", None)
 
@@ -284,7 +284,7 @@ def _rng(seed: int | None, generator: random.Random | None) -> random.Random:
     return generator
 
 
-class Module:
+class _Module:
     """The torch.nn.Module habits we need: ``parameters()`` and ``zero_grad()``."""
 
     def parameters(self) -> list[Value]:
@@ -294,7 +294,7 @@ class Module:
         zero_grad(self.parameters())
 
 
-class Neuron(Module):
+class Neuron(_Module):
     """One unit: ``nonlin(w . x + b)``.
 
     Args:
@@ -328,7 +328,7 @@ class Neuron(Module):
         return [*self.w, self.b]
 
 
-class Layer(Module):
+class Layer(_Module):
     """``nout`` Neurons reading the same ``nin`` inputs; returns a list of ``nout`` Values."""
 
     def __init__(self, nin: int, nout: int, nonlin: str | None = "tanh", *, seed: int | None = None,
@@ -345,7 +345,7 @@ class Layer(Module):
         return [p for n in self.neurons for p in n.parameters()]
 
 
-class MLP(Module):
+class MLP(_Module):
     """Layers of sizes ``nouts``; ``nonlin`` after every layer but the last, which is linear.
 
     Args:

@@ -18,6 +18,12 @@ The operations are chosen so that each variant's numbers are bit for bit those o
 plain loop (``tests/test_train.py``): ``bmm`` then ``+ bias`` rather than the fused
 ``baddbmm`` (which rounds differently), and per-variant generators for dropout masks.
 
+The logged loss is bit for bit the plain loop's too: :class:`LossLog` computes each
+variant's mean with :func:`cross_entropy_mean`, which repeats the order in which torch's
+CPU kernel adds up the mean (tested against ``F.cross_entropy`` of the pinned torch in
+``tests/test_train.py``). The parameters do not depend on it: the gradient of the sum
+divided by the batch size is exactly that of torch's mean.
+
 Left out: layers the course does not stack (convolutions, LayerNorm), and input that is
 not (V, B, features) or (V, B, T) indices.
 """
@@ -28,7 +34,7 @@ import torch
 
 from . import nn
 
-__all__ = ["Stacked"]
+__all__ = ["Stacked", "LossLog", "cross_entropy_mean"]
 
 
 def _stack(tensors: list[torch.Tensor], device) -> torch.Tensor:
@@ -258,3 +264,76 @@ class Stacked:
         """Copy the stacked values into every variant's own parameters and buffers."""
         for layer in self.layers:
             layer.write_back()
+
+
+# -- the loss a plain loop prints, to the last bit ------------------------------------
+
+
+def cross_entropy_mean(per_example: torch.Tensor) -> torch.Tensor:
+    """``F.cross_entropy``'s mean over each row of ``per_example`` (R, B), to the last bit.
+
+    torch's CPU kernel (``nll_loss`` in ATen's LossNLL.cpp) does not call ``sum``: it adds the
+    B losses one by one into a cascade of 8 partial sums, moving a partial sum one level up
+    each time the index passes a multiple of 16, 256, ... (to limit rounding error), adds the
+    levels, and divides by B. A different order of additions can change the last bit, so
+    to record exactly the loss a plain loop prints we repeat that order, for all rows at once.
+    """
+    R, B = per_example.shape
+    levels = [torch.zeros(R, dtype=per_example.dtype) for _ in range(8)]
+    for b in range(B):
+        levels[0] = levels[0] + per_example[:, b]
+        for j in range(7):  # carry upwards while the low bits of b are zero
+            if b & (15 << (4 * j)):
+                break
+            levels[j + 1] = levels[j + 1] + levels[j]
+            levels[j] = torch.zeros_like(levels[j])
+    total = torch.zeros(R, dtype=per_example.dtype)
+    for level in levels:
+        total = total + level
+    return total / B
+
+
+class LossLog:
+    """Collects each step's per-example losses of the V variants and turns them into the
+    means a plain loop would have printed, written into ``losses`` (V, steps).
+
+    With cross-entropy on the CPU (``exact``) the means are computed every 1,024 steps by
+    :func:`cross_entropy_mean`, in torch's own order of additions (no per-step cost);
+    otherwise ``loss_fn``'s own mean is called per variant at every step. ``flush()``
+    before reading ``losses``.
+    """
+
+    def __init__(self, losses, V, B, loss_fn, exact):
+        self.losses, self.V, self.B, self.loss_fn, self.exact = losses, V, B, loss_fn, exact
+        self.buffer, self.extras, self.first = [], [], 0
+
+    def add(self, step, per_example, logits, yb, extra, means=None):
+        """Log one step: from ``per_example`` (V*B,) losses, or from ``means`` (V,) that are
+        already the plain loop's (one variant: ``F.cross_entropy`` itself)."""
+        with torch.no_grad():
+            if means is not None:
+                self.exact = False  # the means are final: flush stacks them as they are
+                self.buffer.append(means.detach())
+            elif self.exact:
+                self.buffer.append(per_example.detach().view(self.V, self.B))
+            else:
+                self.buffer.append(torch.stack([self.loss_fn(logits[v], yb[v])
+                                                for v in range(self.V)]).detach())
+            self.extras.append(None if extra is None else extra.detach())
+        if len(self.buffer) == 1024:
+            self.flush()
+
+    def flush(self):
+        if not self.buffer:
+            return
+        m = len(self.buffer)
+        if self.exact:
+            rows = torch.stack(self.buffer).cpu().view(m * self.V, self.B)
+            means = cross_entropy_mean(rows).view(m, self.V)
+        else:
+            means = torch.stack(self.buffer).cpu()  # (m, V)
+        if self.extras[0] is not None:
+            means = means + torch.stack(self.extras).cpu()  # as the plain loop: mean + penalty
+        self.losses[:, self.first:self.first + m] = means.T
+        self.first += m
+        self.buffer, self.extras = [], []

@@ -31,16 +31,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .validation import check_int
+
 __all__ = ["Perceptron", "AND", "OR", "NOT", "NAND", "ThresholdCircuit", "all_inputs",
            "truth_table", "xor_circuit", "dnf_network", "parity_deep", "parity_tree",
            "parity_shallow", "parity_counting", "Separability", "is_linearly_separable",
            "HiddenUnitSearch", "one_hidden_unit_search"]
-
-
-def _check_int(n, name: str = "n", low: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {n!r}")
-    return int(n)
 
 
 @dataclass(frozen=True)
@@ -78,17 +74,17 @@ class Perceptron:
 
 def AND(n: int = 2) -> Perceptron:
     """[x_1 + ... + x_n - n >= 0]: weights (1, ..., 1), bias -n; fires when all are 1."""
-    return Perceptron((1,) * _check_int(n), -n)
+    return Perceptron((1,) * check_int(n, "n"), -n)
 
 
 def OR(n: int = 2) -> Perceptron:
     """[x_1 + ... + x_n - 1 >= 0]: weights (1, ..., 1), bias -1; fires when any is 1."""
-    return Perceptron((1,) * _check_int(n), -1)
+    return Perceptron((1,) * check_int(n, "n"), -1)
 
 
 def NAND(n: int = 2) -> Perceptron:
     """[-x_1 - ... - x_n + n - 1 >= 0]: weights (-1, ..., -1), bias n - 1; NOT of AND."""
-    return Perceptron((-1,) * _check_int(n), n - 1)
+    return Perceptron((-1,) * check_int(n, "n"), n - 1)
 
 
 def NOT() -> Perceptron:
@@ -111,7 +107,7 @@ class ThresholdCircuit:
     """
 
     def __init__(self, n_inputs: int, *, binary: bool = True):
-        self.n_inputs = _check_int(n_inputs, "n_inputs")
+        self.n_inputs = check_int(n_inputs, "n_inputs")
         self.binary = bool(binary)
         self._units: list[tuple[tuple[int, ...], Perceptron]] = []
         self._levels = [0] * self.n_inputs  # the depth of every wire
@@ -184,7 +180,7 @@ class ThresholdCircuit:
 
 def all_inputs(n: int) -> np.ndarray:
     """Every 0/1 input of length n: (2^n, n) int64 in binary counting order (x_0 = top bit)."""
-    if _check_int(n) > 24:
+    if check_int(n, "n") > 24:
         raise ValueError(f"n = {n} would make 2^{n} rows; all_inputs supports at most n = 24")
     return (np.arange(2**n)[:, None] >> np.arange(n - 1, -1, -1)) & 1
 

@@ -38,16 +38,17 @@ __all__ = ["CheckResult", "compare", "check", "check_all", "check_function", "fo
 
 
 def format_diff(value, floor: float) -> str:
-    """A difference between two computations, for printing: ``"< 1e-12"`` when it is below
-    ``floor`` (there its digits are rounding noise, which another CPU, thread count or
-    library version changes), otherwise two significant digits (``"2.4e-07"``).
+    """A difference between two computations, for printing after its name: ``"< 1e-12"``
+    when it is below ``floor`` (there its digits are rounding noise, which another CPU,
+    thread count or library version changes), otherwise ``"= "`` and two significant digits
+    (``"= 2.4e-07"``), so that ``f"max |a - b| {format_diff(d, 1e-12)}"`` reads either way.
 
     Choose ``floor`` from the precision and the size of the compared values, e.g. ``1e-12``
     for float64 numbers of order one and ``1e-6`` for float32.
 
     Example:
         >>> format_diff(1.4e-17, 1e-12), format_diff(0.0, 1e-12), format_diff(2.4e-7, 1e-12)
-        ('< 1e-12', '< 1e-12', '2.4e-07')
+        ('< 1e-12', '< 1e-12', '= 2.4e-07')
         >>> format_diff(0.0, 1e-6)
         '< 1e-6'
     """
@@ -57,7 +58,7 @@ def format_diff(value, floor: float) -> str:
     if value != value:  # NaN: never hide it
         return "nan"
     if abs(value) >= floor:
-        return f"{value:.1e}"
+        return f"= {value:.1e}"
     mantissa, exponent = f"{floor:.0e}".split("e")
     return f"< {mantissa}e{int(exponent)}"
 

@@ -42,6 +42,8 @@ from typing import Any, NamedTuple, Sequence
 
 import torch
 
+from .validation import check_int
+
 __all__ = [
     "NAMES_URL",
     "NAMES_SHA256",
@@ -80,7 +82,6 @@ itos: dict[int, str] = {i: ch for i, ch in enumerate(VOCAB)}
 
 _LETTERS = frozenset(VOCAB[1:])
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_CHUNK = 64 * 1024
 
 
 class DatasetError(RuntimeError):
@@ -148,113 +149,73 @@ def _how_to_fix(target: Path, url: str) -> str:
     )
 
 
-def _download_error(url: str, reason: str, target: Path) -> DatasetError:
-    return DatasetError(
-        f"Could not download the names dataset from {url}: {reason}.\n"
-        f"It is needed at {target} (not there yet).\n" + _how_to_fix(target, url)
-    )
-
-
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, http.client.IncompleteRead):
+        got = len(exc.partial)
+        return (f"the connection broke during the download (received {got:,} of "
+                f"{got + (exc.expected or 0):,} bytes)")
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP error {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
-        reason = exc.reason
-        if isinstance(reason, (TimeoutError, socket.timeout)):
-            return f"timed out ({reason or 'no answer'})"
-        return f"network error ({reason})"
+        if not isinstance(exc.reason, (TimeoutError, socket.timeout)):
+            return f"network error ({exc.reason})"
+        exc = exc.reason
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return f"timed out ({exc or 'no answer'})"
-    return f"{type(exc).__name__}: {exc}"
+    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
 
 
 def _download(url: str, target: Path, sha256: str, timeout: float) -> bytes:
-    """Download ``url`` to ``target`` atomically; return the verified bytes."""
-    folder = target.parent
+    """Download ``url``, check its SHA-256, write it beside ``target`` and move it into place
+    atomically; return the bytes. Whatever fails (offline, HTTP error, timeout, a broken
+    connection, a wrong checksum, a folder that cannot be written) raises one
+    :class:`DatasetError` that says what happened and how to fix it, and leaves nothing
+    behind: no ``target``, no temporary file."""
+    tmp = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatasetError(
-            f"Could not create the cache folder {folder}: {exc}.\n"
-            f"Set the environment variable {CACHE_ENV} to a folder you can write to, "
-            "or pass cache_dir=... ."
-        ) from exc
-
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise DatasetError(
-            f"Could not write a temporary file in the cache folder {folder}: {exc}.\n"
-            f"Set the environment variable {CACHE_ENV} to a folder you can write to, "
-            "or pass cache_dir=... ."
-        ) from exc
-    tmp = Path(tmp_name)
-    moved = False
-    try:
-        chunks: list[bytes] = []
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), 0o644)  # mkstemp makes it 0600; a cache may be shared
-            try:
-                response = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310
-            except (OSError, ValueError, http.client.HTTPException) as exc:
-                # URLError/HTTPError/timeouts are OSErrors; ValueError: malformed URL.
-                if isinstance(exc, urllib.error.HTTPError):
-                    exc.close()  # it holds the open error response
-                raise _download_error(url, _describe(exc), target) from exc
-            with response:
-                announced = response.headers.get("Content-Length", "")
-                while True:
-                    try:
-                        chunk = response.read(_CHUNK)
-                    except (OSError, http.client.HTTPException) as exc:
-                        reason = "the connection broke during the download: " + _describe(exc)
-                        raise _download_error(url, reason, target) from exc
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    try:
-                        out.write(chunk)
-                    except OSError as exc:
-                        raise DatasetError(
-                            f"Could not write the download to {tmp}: {exc}. Nothing was written "
-                            f"to {target}. Free some space or set {CACHE_ENV} to another folder."
-                        ) from exc
-            out.flush()
-            os.fsync(out.fileno())
-
-        data = b"".join(chunks)
-        if announced.strip().isdigit() and len(data) != int(announced):
-            raise _download_error(
-                url,
-                f"the connection broke during the download (received {len(data):,} of "
-                f"{int(announced):,} bytes); nothing was written to {target}",
-                target,
-            )
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            data = response.read()
         got = _sha256_of(data)
         if got != sha256:
-            raise DatasetError(
-                f"The file downloaded from {url} has the wrong checksum:\n"
-                f"  expected sha256 {sha256}\n"
-                f"  got      sha256 {got}  ({len(data):,} bytes)\n"
-                f"It was discarded; nothing was written to {target}. The address may serve a "
-                "different or changed file, or something between you and it altered the "
-                "download.\n" + _how_to_fix(target, url)
-            )
-        try:
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise DatasetError(
-                f"Downloaded and verified the names dataset but could not move it to "
-                f"{target}: {exc}. Nothing was written there."
-            ) from exc
-        moved = True
+            raise ValueError(f"the file has the wrong checksum (expected sha256 {sha256}, got "
+                             f"{got}, {len(data):,} bytes): the address may serve a changed file")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        tmp = Path(name)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        tmp.chmod(0o644)  # mkstemp makes it 0600; a cache folder may be shared
+        os.replace(tmp, target)
+        tmp = None
         return data
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise DatasetError(
+            f"Could not get the names dataset from {url}: {_describe(exc)}.\n"
+            f"It is needed at {target}; nothing was written there.\n" + _how_to_fix(target, url)
+        ) from exc
     finally:
-        if not moved:
-            try:
-                tmp.unlink()
-            except FileNotFoundError:
-                pass
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _read_cached(target: Path, expected: str, url: str) -> bytes:
+    try:
+        data = target.read_bytes()
+    except OSError as exc:
+        raise DatasetError(
+            f"The cached names dataset {target} exists but cannot be read: {exc}.\n"
+            f"Delete it so that it is downloaded again, or set {CACHE_ENV} to another folder."
+        ) from exc
+    got = _sha256_of(data)
+    if got != expected:
+        raise DatasetError(
+            f"The cached names dataset {target} is corrupted or was changed:\n"
+            f"  expected sha256 {expected}\n"
+            f"  actual   sha256 {got}  ({len(data):,} bytes)\n"
+            f"Delete it (rm '{target}') so that it is downloaded again from {url}, "
+            "or copy a good names.txt there."
+        )
+    return data
 
 
 def load_names(
@@ -303,32 +264,20 @@ def load_names(
     target = folder.absolute() / NAMES_FILENAME
 
     if target.exists():
-        try:
-            data = target.read_bytes()
-        except OSError as exc:
-            raise DatasetError(
-                f"The cached names dataset {target} exists but cannot be read: {exc}.\n"
-                f"Delete it so that it is downloaded again, or set {CACHE_ENV} to another folder."
-            ) from exc
-        got = _sha256_of(data)
-        if got != expected:
-            raise DatasetError(
-                f"The cached names dataset {target} is corrupted or was changed:\n"
-                f"  expected sha256 {expected}\n"
-                f"  actual   sha256 {got}  ({len(data):,} bytes)\n"
-                f"Delete it (rm '{target}') so that it is downloaded again from {url}, "
-                "or copy a good names.txt there."
-            )
+        data = _read_cached(target, expected, url)
     else:
         data = _download(url, target, expected, timeout)
 
+    return _names_in(data, target, canonical=expected == NAMES_SHA256)
+
+
+def _names_in(data: bytes, target: Path, canonical: bool) -> list[str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{target} is not UTF-8 text: {exc}") from exc
     names = [line for line in text.splitlines() if line]
-
-    if expected == NAMES_SHA256 and len(names) != NAMES_COUNT:
+    if canonical and len(names) != NAMES_COUNT:
         raise DatasetError(
             f"{target} has the canonical sha256 but {len(names):,} names instead of "
             f"{NAMES_COUNT:,}; this is a bug in utils.data, please report it."
@@ -393,6 +342,21 @@ def split_names(
     return Splits(shuffled[:n1], shuffled[n1:n2], shuffled[n2:])
 
 
+def _check_word(i: int, w) -> None:
+    if not isinstance(w, str):
+        raise TypeError(
+            f"words must be a list of strings, but words[{i}] is {type(w).__name__}: {w!r:.60}"
+        )
+    if not w:
+        raise ValueError(f"words[{i}] is an empty string; every name needs at least one letter")
+    bad = next((ch for ch in w if ch not in _LETTERS), None)
+    if bad is not None:
+        raise ValueError(
+            f"word {w!r} (words[{i}]) contains the character {bad!r}; only lowercase "
+            "letters a-z are allowed ('.' is reserved for the start/end of a name)"
+        )
+
+
 def build_dataset(words: Sequence[str], block_size: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
     """Build the (context, next character) examples of makemore part 3.
 
@@ -409,10 +373,10 @@ def build_dataset(words: Sequence[str], block_size: int = 3) -> tuple[torch.Tens
         ``N = sum(len(w) + 1 for w in words)``.
 
     Raises:
-        TypeError: ``block_size`` is not an int, ``words`` is not a list/tuple, or an item
-            of ``words`` is not a string.
-        ValueError: ``block_size`` is not positive, a word is empty, or a word holds a
-            character outside ``a``..``z`` (the message names the word and the character).
+        TypeError: ``words`` is not a list/tuple, or an item of ``words`` is not a string.
+        ValueError: ``block_size`` is not a positive integer, a word is empty, or a word
+            holds a character outside ``a``..``z`` (the message names the word and the
+            character).
 
     Example:
         >>> X, Y = build_dataset(["emma"], block_size=3)
@@ -421,33 +385,15 @@ def build_dataset(words: Sequence[str], block_size: int = 3) -> tuple[torch.Tens
         >>> Y.tolist()
         [5, 13, 13, 1, 0]
     """
-    if isinstance(block_size, bool) or not isinstance(block_size, int):
-        raise TypeError(
-            f"block_size must be a positive int, got {block_size!r} ({type(block_size).__name__})"
-        )
-    if block_size < 1:
-        raise ValueError(f"block_size must be a positive int, got {block_size!r}")
+    block_size = check_int(block_size, "block_size")
     if not isinstance(words, (list, tuple)):
         raise TypeError(
             f"words must be a list of strings, got {type(words).__name__}: {words!r:.60}"
         )
-
     X: list[list[int]] = []
     Y: list[int] = []
     for i, w in enumerate(words):
-        if not isinstance(w, str):
-            raise TypeError(
-                f"words must be a list of strings, but words[{i}] is "
-                f"{type(w).__name__}: {w!r:.60}"
-            )
-        if not w:
-            raise ValueError(f"words[{i}] is an empty string; every name needs at least one letter")
-        bad = next((ch for ch in w if ch not in _LETTERS), None)
-        if bad is not None:
-            raise ValueError(
-                f"word {w!r} (words[{i}]) contains the character {bad!r}; only lowercase "
-                "letters a-z are allowed ('.' is reserved for the start/end of a name)"
-            )
+        _check_word(i, w)
         context = [0] * block_size
         for ch in w + ".":
             ix = stoi[ch]
@@ -481,7 +427,7 @@ def names_splits(
 
     Raises:
         DatasetError: The names could not be loaded (see :func:`load_names`).
-        TypeError, ValueError: Bad ``block_size`` (see :func:`build_dataset`).
+        ValueError: Bad ``block_size`` (see :func:`build_dataset`).
 
     Example:
         >>> (Xtr, Ytr), (Xdev, Ydev), (Xte, Yte) = names_splits(3)  # doctest: +SKIP

@@ -1,4 +1,5 @@
-r"""Per-layer health checks of a deep network: statistics tables and their histograms.
+r"""Measurements of a network: per-layer statistics and probes of its training. Numbers only;
+the pictures of these numbers are in :mod:`utils.plotting`.
 
 Every function takes a dict ``{name: 1-D tensor of values}``, in the order the layers come,
 as the ``Recorder`` of :mod:`utils.train` returns them: the outputs of each Tanh layer, the
@@ -7,8 +8,8 @@ themselves), and for update ratios ``{param name: log10 ratios, one per step}``.
 are printed as they are, so name the layers the way the legend should read, e.g.
 ``"layer 3 (Tanh)"``.
 
-For each plot there is a table (a list of dicts, one per layer) with the numbers in its
-legend, so that a notebook can assert on them:
+Each table is a list of dicts, one per layer, with the numbers that the matching plot of
+:mod:`utils.plotting` puts in its legend, so that a notebook can assert on them:
 
 - :func:`layer_stats`: mean, std and the saturated fraction :math:`P(|t| > 0.97)` of tanh
   outputs; a saturated unit passes almost no gradient, since :math:`\tanh' = 1 - t^2`.
@@ -20,27 +21,42 @@ legend, so that a notebook can assert on them:
   :math:`\log_{10}\big(\mathrm{std}(\text{lr}\cdot\nabla W)/\mathrm{std}(W)\big)` over the
   steps, which the lecture's rule of thumb wants near :math:`-3`.
 
+- :func:`histogram_densities`: the densities the histogram plots draw.
+
+Probes of a model (they leave its parameters and BatchNorm running statistics as they were):
+
+- :func:`frozen_buffers`, :func:`layer_outputs`: run a model, or look at every layer's
+  output, without moving its running statistics;
+- :func:`update_ratio`: how much one step changed a tensor, relative to its size;
+- :func:`loss_landscape` and :func:`gradient_shift`: the two measurements of Santurkar et
+  al. (2018): the loss and gradient along the gradient direction (how far the gradient can
+  be trusted), and "internal covariate shift" as the change of a layer's gradient when the
+  layers before it take their step.
+
 Conventions: ``std`` is torch's default, the unbiased :math:`\frac{1}{n-1}` estimate (the
-lecture's ``t.std()``); fractions are in [0, 1] in the tables and in percent in legends.
-Histograms are densities over ``bins`` equal bins between each tensor's min and max
-(``torch.histogram``), drawn as lines so that the layers can be told apart.
+lecture's ``t.std()``); fractions are in [0, 1]. Histogram densities are over ``bins`` equal
+bins between each tensor's min and max (``torch.histogram``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.axes import Axes
+import torch.nn.functional as F
 
-__all__ = ["layer_stats", "gradient_stats", "weight_gradient_stats", "update_ratio_stats",
-           "plot_activation_histograms", "plot_gradient_histograms",
-           "plot_weight_gradient_histograms", "plot_update_ratios"]
+from . import nn
+from .validation import check_int
+
+__all__ = ["series", "layer_stats", "gradient_stats", "weight_gradient_stats",
+           "update_ratio_stats", "histogram_densities", "frozen_buffers", "layer_outputs",
+           "update_ratio", "loss_landscape", "gradient_shift"]
 
 
-def _read(data, what: str, min_size: int = 2) -> dict[str, torch.Tensor]:
-    """The dict's values as float64 CPU tensors, after checking that each is 1-D and finite."""
+def series(data, what: str = "data", min_size: int = 2) -> dict[str, torch.Tensor]:
+    """``{name: 1-D tensor}`` as float64 CPU tensors, after checking that each value is 1-D,
+    finite and has at least ``min_size`` entries; errors name ``what`` and the entry."""
     if not isinstance(data, Mapping) or not data:
         raise ValueError(f"{what} must be a non-empty dict {{name: 1-D tensor}}, "
                          f"got {type(data).__name__} {data!r:.60}")
@@ -89,17 +105,17 @@ def layer_stats(acts: Mapping, *, saturation: float = 0.97) -> list[dict]:
     saturation = _check_saturation(saturation)
     return [{"name": name, "mean": t.mean().item(), "std": t.std().item(),
              "saturated": (t.abs() > saturation).double().mean().item()}
-            for name, t in _read(acts, "acts").items()]
+            for name, t in series(acts, "acts").items()]
 
 
 def gradient_stats(grads: Mapping) -> list[dict]:
     """Mean and std of each layer's gradients: ``[{"name", "mean", "std"}, ...]``."""
     return [{"name": name, "mean": t.mean().item(), "std": t.std().item()}
-            for name, t in _read(grads, "grads").items()]
+            for name, t in series(grads, "grads").items()]
 
 
 def _pairs(grads: Mapping, weights: Mapping) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-    g, w = _read(grads, "grads"), _read(weights, "weights")
+    g, w = series(grads, "grads"), series(weights, "weights")
     if list(g) != list(w):
         raise ValueError(f"grads and weights must have the same names in the same order, got "
                          f"{list(g)} and {list(w)}")
@@ -132,111 +148,156 @@ def update_ratio_stats(ratios: Mapping) -> list[dict]:
     ``[{"name", "mean", "min", "max", "final"}, ...]`` (``final`` is the last step's)."""
     return [{"name": name, "mean": t.mean().item(), "min": t.min().item(),
              "max": t.max().item(), "final": t[-1].item()}
-            for name, t in _read(ratios, "ratios", min_size=1).items()]
+            for name, t in series(ratios, "ratios", min_size=1).items()]
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
-    return ax
-
-
-def _histograms(ax: Axes, data: dict[str, torch.Tensor], labels: list[str], bins: int,
-                xlabel: str, title: str) -> Axes:
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"bins must be a positive integer, got {bins!r}")
-    for t, label in zip(data.values(), labels):
+def histogram_densities(data: Mapping, bins: int = 100) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """``{name: (bin centres, density)}`` of each series over ``bins`` equal bins between its
+    min and max (``torch.histogram(density=True)``)."""
+    bins = check_int(bins, "bins")
+    out = {}
+    for name, t in series(data).items():
         density, edges = torch.histogram(t, bins=bins, density=True)
-        ax.plot(((edges[:-1] + edges[1:]) / 2).numpy(), density.numpy(), label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("density")
-    ax.set_title(title)
-    ax.legend(fontsize="small")
-    return ax
+        out[name] = ((edges[:-1] + edges[1:]) / 2, density)
+    return out
 
 
-def plot_activation_histograms(acts: Mapping, *, ax: Axes | None = None,
-                               saturation: float | None = 0.97, bins: int = 100,
-                               figsize: tuple[float, float] = (8.0, 3.5)) -> Axes:
-    """One density line per layer of its tanh outputs, the legend giving mean, std and the
-    saturated percentage, e.g. ``layer 1 (Tanh): mean +0.01, std 0.75, saturated 12.3%``.
+def update_ratio(before: torch.Tensor, after: torch.Tensor) -> float:
+    r"""How much a step changed a tensor, relative to its size: :math:`\mathrm{std}(\Delta)/\mathrm{std}(w)`.
 
-    Args:
-        acts: ``{layer name: 1-D tensor of the layer's outputs}``.
-        ax: where to draw; a new figure when None (default).
-        saturation: the threshold of :func:`layer_stats` (default: 0.97); None for outputs
-            that cannot saturate (Linear or ReLU layers): the legend then gives only mean
-            and std, ``layer 2 (Linear): mean -0.03, std 2.71``.
-        bins: number of histogram bins (default: 100).
+    ``before`` and ``after`` are the tensor's values around one step (or a few);
+    :math:`\Delta` = after - before and :math:`w` = before. For plain SGD,
+    :math:`\Delta = -\eta g` and this is the *update:data ratio* that
+    :class:`utils.train.Recorder` logs (as :math:`\log_{10}`); for other optimizers, and with
+    weight decay, it measures what the step really did. Values near :math:`10^{-3}` are the
+    usual rule of thumb; much lower, the layer hardly learns; much higher, it moves too fast.
+
+    Example:
+        >>> w = torch.tensor([1.0, -1.0, 1.0, -1.0])
+        >>> round(update_ratio(w, w * 1.001), 6)
+        0.001
+    """
+    if before.shape != after.shape:
+        raise ValueError(f"before and after must have the same shape, got "
+                         f"{tuple(before.shape)} and {tuple(after.shape)}")
+    before, after = before.detach().double(), after.detach().double()
+    return ((after - before).std() / before.std()).item()
+
+
+def _buffers(model) -> list[torch.Tensor]:
+    return [b for layer in model if hasattr(layer, "buffers") for b in layer.buffers()]
+
+
+@contextlib.contextmanager
+def frozen_buffers(model):
+    """Inside the block the model may run in training mode; its BatchNorm running statistics
+    (and ``num_batches_tracked``) are put back as they were on exit."""
+    saved = [b.clone() for b in _buffers(model)]
+    try:
+        yield model
+    finally:
+        with torch.no_grad():
+            for b, old in zip(_buffers(model), saved):
+                b.copy_(old)
+
+
+@torch.no_grad()
+def layer_outputs(model, x: torch.Tensor) -> list[torch.Tensor]:
+    """The output of every layer of a :class:`utils.nn.Sequential` for input ``x``, in the
+    model's current mode, leaving its running statistics untouched."""
+    outs = []
+    with frozen_buffers(model):
+        for layer in model:
+            x = layer(x)
+            outs.append(x)
+    return outs
+
+
+def _loss_and_grads(model, X, Y) -> tuple[float, list[torch.Tensor]]:
+    params = model.parameters()
+    loss = F.cross_entropy(model(X), Y)
+    grads = torch.autograd.grad(loss, params)
+    return loss.item(), [g.detach() for g in grads]
+
+
+def _flat(tensors) -> torch.Tensor:
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def loss_landscape(model, X: torch.Tensor, Y: torch.Tensor,
+                   step_sizes: Sequence[float]) -> dict:
+    r"""The loss and the gradient along the gradient direction, on the batch (X, Y).
+
+    With :math:`g = \nabla L(\theta)` on the batch, for each step size :math:`\eta`:
+    the loss :math:`L(\theta - \eta g)` and the gradient change
+    :math:`\|\nabla L(\theta - \eta g) - g\|`. The *effective* :math:`\beta`-smoothness
+    (Santurkar et al., 2018) is the largest ratio of gradient change to distance moved,
+    :math:`\max_\eta \|\nabla L(\theta-\eta g) - g\| / (\eta\|g\|)`. The model runs in its
+    current mode and is left exactly as it was (parameters and running statistics).
 
     Returns:
-        The ``Axes`` drawn on.
+        ``{"loss": L(theta), "grad_norm": |g|, "losses": (K,), "grad_change": (K,),
+        "beta": float}`` (tensors in float64).
     """
-    if saturation is None:
-        labels = [f"{r['name']}: mean {r['mean']:+.2f}, std {r['std']:.2f}"
-                  for r in gradient_stats(acts)]
-    else:
-        rows = layer_stats(acts, saturation=saturation)
-        labels = [f"{r['name']}: mean {r['mean']:+.2f}, std {r['std']:.2f}, "
-                  f"saturated {100 * r['saturated']:.1f}%" for r in rows]
-    return _histograms(_axes(ax, figsize), _read(acts, "acts"), labels, bins,
-                       "activation (layer output)", "activation distribution")
+    params = model.parameters()
+    with frozen_buffers(model):
+        loss0, g = _loss_and_grads(model, X, Y)
+        saved = [p.detach().clone() for p in params]
+        losses, changes = [], []
+        try:
+            for eta in step_sizes:
+                with torch.no_grad():
+                    for p, p0, gp in zip(params, saved, g):
+                        p.copy_(p0 - eta * gp)
+                loss, g2 = _loss_and_grads(model, X, Y)
+                losses.append(loss)
+                changes.append((_flat(g2) - _flat(g)).double().norm().item())
+        finally:
+            with torch.no_grad():
+                for p, p0 in zip(params, saved):
+                    p.copy_(p0)
+    gnorm = _flat(g).double().norm().item()
+    eta = torch.tensor(list(step_sizes), dtype=torch.float64)
+    changes_t = torch.tensor(changes, dtype=torch.float64)
+    return {"loss": loss0, "grad_norm": gnorm, "losses": torch.tensor(losses, dtype=torch.float64),
+            "grad_change": changes_t, "beta": (changes_t / (eta * max(gnorm, 1e-30))).max().item()}
 
 
-def plot_gradient_histograms(grads: Mapping, *, ax: Axes | None = None, bins: int = 100,
-                             figsize: tuple[float, float] = (8.0, 3.5)) -> Axes:
-    """One density line per layer of the gradients of the loss with respect to its output,
-    mean and std in the legend (``layer 1 (Tanh): mean +1.2e-06, std 3.4e-03``).
+def gradient_shift(model, X: torch.Tensor, Y: torch.Tensor, lr: float) -> list[dict]:
+    r"""Santurkar et al.'s internal covariate shift of every Linear layer, on the batch (X, Y).
 
-    Args and return as in :func:`plot_activation_histograms`.
-    """
-    labels = [f"{r['name']}: mean {r['mean']:+.1e}, std {r['std']:.1e}"
-              for r in gradient_stats(grads)]
-    return _histograms(_axes(ax, figsize), _read(grads, "grads"), labels, bins,
-                       "gradient of the loss w.r.t. the layer output", "gradient distribution")
-
-
-def plot_weight_gradient_histograms(grads: Mapping, weights: Mapping, *,
-                                    ax: Axes | None = None, bins: int = 100,
-                                    figsize: tuple[float, float] = (8.0, 3.5)) -> Axes:
-    """One density line per weight of its gradient, with mean, std and the grad:data ratio in
-    the legend (``weight 1: mean +1.0e-05, std 2.1e-03, grad:data ratio 1.9e-02``).
-
-    Args:
-        grads: ``{param name: 1-D tensor of the gradient}``.
-        weights: ``{param name: 1-D tensor of the weight}``, the same names in the same order.
-        ax, bins: as in :func:`plot_activation_histograms`.
-    """
-    labels = [f"{r['name']}: mean {r['mean']:+.1e}, std {r['std']:.1e}, "
-              f"grad:data ratio {r['grad_data_ratio']:.1e}"
-              for r in weight_gradient_stats(grads, weights)]
-    return _histograms(_axes(ax, figsize), _read(grads, "grads"), labels, bins,
-                       "weight gradient", "weight gradient distribution")
-
-
-def plot_update_ratios(ratios: Mapping, *, ax: Axes | None = None, guide: float | None = -3.0,
-                       figsize: tuple[float, float] = (8.0, 3.5)) -> Axes:
-    r"""One line per parameter of its :math:`\log_{10}` update:data ratio over the steps,
-    and a dashed horizontal guide line at ``guide`` (default: -3; None for none): updates
-    about a thousandth of the weights' spread.
-
-    Args:
-        ratios: ``{param name: 1-D tensor of log10 ratios, one per step}``.
-        ax: where to draw; a new figure when None (default).
+    For Linear layer :math:`k`, :math:`G_k = \nabla_{W_k} L` at the current parameters and
+    :math:`G'_k` the same gradient after every parameter of the layers *before* layer
+    :math:`k` has taken its SGD step :math:`-\text{lr}\cdot\nabla L`: the change that those
+    updates cause in the input distribution of layer :math:`k`, seen through its gradient.
+    The model is left exactly as it was.
 
     Returns:
-        The ``Axes`` drawn on.
+        one dict per Linear layer with parameters before it: ``{"layer": index in the model,
+        "l2": |G - G'|, "rel": |G - G'| / |G|, "cos": cos(G, G')}``.
     """
-    data = _read(ratios, "ratios", min_size=1)
-    ax = _axes(ax, figsize)
-    for name, t in data.items():
-        ax.plot(torch.arange(len(t)).numpy(), t.numpy(), label=name)
-    if guide is not None:
-        ax.axhline(guide, color="k", linestyle="--", linewidth=1, label=f"guide: {guide:g}")
-    ax.set_xlabel("step")
-    ax.set_ylabel(r"$\log_{10}$(update std / data std)")
-    ax.set_title("update:data ratio")
-    ax.legend(fontsize="small")
-    return ax
+    layers = list(model)
+    params = model.parameters()
+    owner = [i for i, layer in enumerate(layers) for _ in layer.parameters()]  # layer of each p
+    out = []
+    with frozen_buffers(model):
+        _, g = _loss_and_grads(model, X, Y)
+        saved = [p.detach().clone() for p in params]
+        try:
+            for k, layer in enumerate(layers):
+                if not isinstance(layer, nn.Linear) or not any(o < k for o in owner):
+                    continue
+                j = next(n for n, p in enumerate(params) if p is layer.weight)
+                with torch.no_grad():
+                    for p, p0, gp, o in zip(params, saved, g, owner):
+                        p.copy_(p0 - lr * gp if o < k else p0)
+                _, g2 = _loss_and_grads(model, X, Y)
+                G, G2 = g[j].double(), g2[j].double()
+                diff = (G - G2).norm().item()
+                out.append({"layer": k, "l2": diff, "rel": diff / max(G.norm().item(), 1e-30),
+                            "cos": F.cosine_similarity(G.flatten(), G2.flatten(), dim=0).item()})
+        finally:
+            with torch.no_grad():
+                for p, p0 in zip(params, saved):
+                    p.copy_(p0)
+    return out

@@ -79,7 +79,7 @@ def draw_value_graph(root: Value, *, rankdir: str = "LR", show_grad: bool = True
         raise TypeError(f"draw_value_graph expects a Value, got {type(root).__name__} ({root!r:.60})")
     _check_rankdir(rankdir)
     dot = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3"},
-                           node_attr={"fontsize": "11", "fontname": "Helvetica"})
+                  node_attr={"fontsize": "11", "fontname": "Helvetica"})
     order = root.topological_order()  # parents first, in their stored order
     ids = {id(v): f"v{k}" for k, v in enumerate(order)}  # id() only as a dict key
     for v in order:
@@ -139,7 +139,7 @@ def draw_torch_graph(
             "was it computed under torch.no_grad() or from tensors without requires_grad=True?"
         )
     dot = Drawing(graph_attr={"rankdir": rankdir, "nodesep": "0.15", "ranksep": "0.3"},
-                           node_attr={"fontsize": "11", "fontname": "Helvetica"})
+                  node_attr={"fontsize": "11", "fontname": "Helvetica"})
 
     def leaf_label(t: torch.Tensor) -> str:
         shape = str(tuple(t.shape))
@@ -149,7 +149,12 @@ def draw_torch_graph(
     if tensor.grad_fn is None:  # a leaf: the graph is the tensor itself
         dot.node("t0", label=leaf_label(tensor), shape="box")
         return dot
+    _draw_backward(dot, tensor, leaf_label)
+    return dot
 
+
+def _draw_backward(dot: Drawing, tensor: torch.Tensor, leaf_label) -> None:
+    """Add the ``grad_fn`` graph of ``tensor`` to ``dot``, depth first from the output."""
     ids: dict = {}  # grad_fn -> node id; the dict keeps each grad_fn object alive
 
     def visit(fn) -> tuple[str, bool]:
@@ -178,7 +183,6 @@ def draw_torch_graph(
             if is_new:
                 new_inputs.append(next_fn)
         stack.extend(reversed(new_inputs))  # the first input is explored first
-    return dot
 
 
 def _param_names(params: Mapping[str, torch.Tensor] | None) -> dict[int, str]:

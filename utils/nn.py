@@ -4,7 +4,8 @@ Each layer is a small class in the style of the makemore lectures: tensors as at
 ``__call__(x)`` for the forward pass (autograd does the backward pass), ``parameters()`` for
 the optimizer, and a ``training`` flag that :meth:`Module.train` and :meth:`Module.eval`
 switch. A student can swap :class:`Linear`, :class:`BatchNorm1d`, :class:`Dropout`,
-:class:`Tanh`, :class:`ReLU` and :class:`Sequential` for their ``torch.nn`` namesakes: in
+:class:`LayerNorm`, :class:`Tanh`, :class:`ReLU` and :class:`Sequential` for their
+``torch.nn`` namesakes: in
 float64 the outputs, gradients and running statistics agree with torch's to rounding error
 (``tests/test_nn.py``).
 
@@ -16,9 +17,14 @@ Conventions that differ from the lecture (stated again where they matter):
 - Randomness comes from an optional ``generator=`` (a ``torch.Generator``); without one the
   layers draw from torch's global RNG, as torch does. Nothing here seeds anything.
 
+:meth:`Module.state_dict` and :meth:`Module.load_state_dict` use torch's keys, so a
+checkpoint of ours loads into the ``torch.nn`` model of the same architecture.
+
 Left out, to keep every layer a few readable lines: ``nn.Module``'s machinery (hooks,
-``state_dict``, ``named_parameters``, ``to(device)``, submodule registration by attribute),
-``device=`` arguments, in-place variants, ``BatchNorm2d/3d``, ``LayerNorm`` and lazy layers.
+``named_parameters``, ``to(device)``, submodule registration by attribute), non-strict
+loading, ``device=`` arguments, in-place variants, ``BatchNorm2d/3d``, LayerNorm over
+several dimensions and lazy layers. The course's own layers that torch lacks (residual and
+highway blocks, input noise, noisy BatchNorm) are in :mod:`utils.layers`.
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ import numbers
 
 import torch
 
+from .validation import check_int
+
 __all__ = ["Module", "Embedding", "Flatten", "Linear", "Tanh", "ReLU", "Sequential", "BatchNorm1d",
-           "Dropout"]
+           "LayerNorm", "Dropout"]
 
 
 class Module:
@@ -54,11 +62,46 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    def _named_tensors(self, prefix: str = ""):
+        """(name, tensor) for every tensor the layer holds, nested layers included."""
+        for key, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                yield prefix + key, value
+            elif isinstance(value, Module):
+                yield from value._named_tensors(f"{prefix}{key}.")
 
-def _check_int(n, name: str, low: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {n!r}")
-    return int(n)
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """A copy of every parameter and buffer, by ``torch.nn.Module``'s names.
+
+        The keys are those ``torch.nn.Module.state_dict()`` gives the same architecture
+        (``"0.weight"``, ``"0.bias"``, ``"1.running_mean"``, ...); the values are detached
+        clones, so later training does not change a saved checkpoint, and
+        ``torch.save(model.state_dict(), path)`` writes a checkpoint.
+
+        Example:
+            >>> list(Sequential(Linear(2, 3), Tanh(), Linear(3, 1)).state_dict())
+            ['0.weight', '0.bias', '2.weight', '2.bias']
+        """
+        return {name: t.detach().clone() for name, t in self._named_tensors()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Copy ``state`` (from :meth:`state_dict` or ``torch.load``) into the layer in place.
+
+        Raises ``KeyError`` naming missing and unexpected keys, ``ValueError`` on a shape
+        mismatch, as torch's strict loading does.
+        """
+        own = dict(self._named_tensors())
+        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise KeyError(f"Error(s) in loading state_dict: missing keys {missing}, "
+                           f"unexpected keys {unexpected}")
+        for name, tensor in own.items():
+            if tensor.shape != state[name].shape:
+                raise ValueError(f"size mismatch for {name}: copying a param with shape "
+                                 f"{tuple(state[name].shape)}, the shape in the model is "
+                                 f"{tuple(tensor.shape)}")
+            with torch.no_grad():
+                tensor.copy_(state[name])
 
 
 class Embedding(Module):
@@ -73,8 +116,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, *,
                  generator: torch.Generator | None = None,
                  dtype: torch.dtype = torch.float32) -> None:
-        self.num_embeddings = _check_int(num_embeddings, "num_embeddings")
-        self.embedding_dim = _check_int(embedding_dim, "embedding_dim")
+        self.num_embeddings = check_int(num_embeddings, "num_embeddings")
+        self.embedding_dim = check_int(embedding_dim, "embedding_dim")
         self.weight = torch.randn((num_embeddings, embedding_dim), generator=generator,
                                   dtype=dtype).requires_grad_()  # (num, dim)
 
@@ -131,8 +174,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  generator: torch.Generator | None = None,
                  dtype: torch.dtype = torch.float32) -> None:
-        self.in_features = _check_int(in_features, "in_features")
-        self.out_features = _check_int(out_features, "out_features")
+        self.in_features = check_int(in_features, "in_features")
+        self.out_features = check_int(out_features, "out_features")
         k = 1 / math.sqrt(in_features)
         self.weight = torch.empty(out_features, in_features, dtype=dtype)  # (out, in)
         self.weight.uniform_(-k, k, generator=generator).requires_grad_()
@@ -209,6 +252,11 @@ class Sequential(Module):
                 layer.train(mode)
         return self
 
+    def _named_tensors(self, prefix: str = ""):
+        for i, layer in enumerate(self.layers):  # torch's keys: the layer's index
+            if isinstance(layer, Module):
+                yield from layer._named_tensors(f"{prefix}{i}.")
+
     def __getitem__(self, i):
         return Sequential(*self.layers[i]) if isinstance(i, slice) else self.layers[i]
 
@@ -272,7 +320,7 @@ class BatchNorm1d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *,
                  dtype: torch.dtype = torch.float32) -> None:
-        self.num_features = _check_int(num_features, "num_features")
+        self.num_features = check_int(num_features, "num_features")
         if not eps > 0:
             raise ValueError(f"eps must be positive, got {eps!r}")
         if momentum is not None and not 0 <= momentum <= 1:
@@ -335,6 +383,58 @@ class BatchNorm1d(Module):
     def __repr__(self) -> str:
         return (f"BatchNorm1d({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats})")
+
+
+class LayerNorm(Module):
+    r"""Normalise every example over its features (``torch.nn.LayerNorm(num_features)``).
+
+    .. math::
+        \mu_i = \frac1C \sum_c x_{ic}, \qquad
+        \sigma_i^2 = \frac1C \sum_c (x_{ic} - \mu_i)^2, \qquad
+        y_{ic} = \gamma_c \frac{x_{ic} - \mu_i}{\sqrt{\sigma_i^2 + \epsilon}} + \beta_c
+
+    The statistics are those of one example (one row), not of the batch (one column as in
+    BatchNorm), so an example's output never depends on its batch-mates and training and
+    evaluation compute the same thing.
+
+    Args:
+        normalized_shape: C, the size of the last dimension.
+        eps: :math:`\epsilon` (default: 1e-5).
+        elementwise_affine: learn ``weight`` :math:`\gamma` (ones) and ``bias`` :math:`\beta`
+            (zeros) (default: True).
+        dtype: of the parameters (default: ``torch.float32``).
+
+    Shape: input (*, C), output the same.
+
+    Example:
+        >>> ln = LayerNorm(4)
+        >>> y = ln(torch.tensor([[1.0, 2.0, 3.0, 4.0]]))
+        >>> round(y.mean().item(), 6), round(y.var(correction=0).item(), 4)
+        (0.0, 1.0)
+    """
+
+    def __init__(self, normalized_shape: int, eps: float = 1e-5, elementwise_affine: bool = True,
+                 *, dtype: torch.dtype = torch.float32) -> None:
+        self.normalized_shape, self.eps = check_int(normalized_shape, "normalized_shape"), eps
+        self.weight = self.bias = None
+        if elementwise_affine:
+            self.weight = torch.ones(normalized_shape, dtype=dtype, requires_grad=True)  # (C,)
+            self.bias = torch.zeros(normalized_shape, dtype=dtype, requires_grad=True)  # (C,)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.normalized_shape:
+            raise ValueError(f"expected last dimension {self.normalized_shape}, "
+                             f"got input of shape {tuple(x.shape)}")
+        mean = x.mean(-1, keepdim=True)  # (*, 1)
+        var = x.var(-1, keepdim=True, correction=0)  # (*, 1), biased
+        x_hat = (x - mean) / torch.sqrt(var + self.eps)  # (*, C)
+        return x_hat if self.weight is None else x_hat * self.weight + self.bias
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [] if self.weight is None else [self.weight, self.bias]
+
+    def __repr__(self) -> str:
+        return f"LayerNorm({self.normalized_shape}, eps={self.eps})"
 
 
 class Dropout(Module):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .boolean import Perceptron, ThresholdCircuit, _check_int
+from .boolean import Perceptron, ThresholdCircuit
+from .validation import check_int
 
 __all__ = ["halfplane", "convex_polygon", "regular_polygon", "union"]
 
@@ -52,7 +53,7 @@ def regular_polygon(k: int, radius: float = 1.0) -> ThresholdCircuit:
     """The regular k-gon inscribed in the circle of ``radius`` about 0; area k/2 r^2 sin(2 pi/k)."""
     if not radius > 0:
         raise ValueError(f"radius must be positive, got {radius!r}")
-    angles = 2 * np.pi * np.arange(_check_int(k, "k", 3)) / k
+    angles = 2 * np.pi * np.arange(check_int(k, "k", 3)) / k
     return convex_polygon(radius * np.column_stack([np.cos(angles), np.sin(angles)]))
 
 

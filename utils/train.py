@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from .batched import Stacked
+from . import nn
+from .batched import LossLog, Stacked
 from .progress import progress_bar
 
-__all__ = ["step_decay", "train", "Run", "Recorder", "evaluate", "throughput", "cross_entropy_mean"]
+__all__ = ["sgd", "step_decay", "train", "Run", "Recorder", "evaluate", "throughput"]
 
 
 def step_decay(lr: float = 0.1, final_lr: float = 0.01, *, at: int = 100_000) -> Callable:
@@ -53,6 +54,48 @@ def step_decay(lr: float = 0.1, final_lr: float = 0.01, *, at: int = 100_000) ->
         (0.1, 0.1, 0.01)
     """
     return lambda step: lr if step < at else final_lr
+
+
+def sgd(model, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generator: torch.Generator,
+        lr: float = 0.1, batch_size: int = 32, every: int = 0,
+        callback: Callable | None = None, progress: bool = True,
+        description: str = "training") -> torch.Tensor:
+    """The lecture's minibatch SGD loop for one model, as the chapters show it; returns the
+    (steps,) minibatch losses.
+
+    This is the plain loop that :func:`train` runs for several variants at once: each step
+    draws ``torch.randint(0, len(X), (batch_size,), generator=generator)``, so the losses are
+    bit for bit those of ``train(model, X, Y, generators=generator, lr=lr)``
+    (``tests/test_train.py``). Use it for one model, for layers that :func:`train` cannot
+    stack, or to measure the model between steps: with ``every`` > 0,
+    ``callback(step, model)`` runs before the first step and after every ``every`` steps
+    (``step`` = steps done so far).
+    """
+    params = model.parameters()
+    losses = torch.zeros(steps)
+    bar = None
+    if progress and steps > 0:
+        bar = progress_bar(steps, description)
+    model.train()
+    for step in range(steps):
+        if every and callback is not None and step % every == 0:
+            callback(step, model)
+        ix = torch.randint(0, len(X), (batch_size,), generator=generator)
+        loss = F.cross_entropy(model(X[ix]), Y[ix])
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p += -lr * p.grad
+        losses[step] = loss.item()
+        if bar is not None and ((step + 1) % max(1, steps // 100) == 0 or step + 1 == steps):
+            bar.update(step + 1 - bar.n)
+    if every and callback is not None and steps % every == 0:
+        callback(steps, model)
+    if bar is not None:
+        bar.close()
+    return losses
 
 
 @dataclass
@@ -110,7 +153,17 @@ class Recorder:
 
     When no recorder is given to :func:`train`, none of this is computed: no ``retain_grad``,
     no extra reductions.
+
+    :func:`train` talks to a recorder through six methods: :meth:`start` once, then at each
+    step :meth:`wants_snapshot`, :meth:`forward` and :meth:`snapshot` (on snapshot steps) and
+    :meth:`update` (with :meth:`weights_before` when an optimizer takes the step). The
+    notebooks read it with :meth:`activations`, :meth:`activation_grads`, :meth:`weights`,
+    :meth:`weight_grads` and :meth:`update_ratios`, each filtered by layer class with
+    ``kind=``, e.g. ``record.weights(0, variant=2, kind=nn.Linear)``.
     """
+
+    #: the layers whose outputs a snapshot keeps
+    SNAPSHOT_KINDS = (nn.Tanh, nn.ReLU, nn.BatchNorm1d)
 
     def __init__(self, snapshots: Sequence[int] = (0,), update_ratios: bool = True) -> None:
         self.snapshot_steps = sorted(set(int(s) for s in snapshots))
@@ -119,31 +172,42 @@ class Recorder:
         self._ratios: list[torch.Tensor] = []
         self.param_names: list[str] = []
 
-    # -- called by train() ------------------------------------------------------------
-    def _start(self, stack: Stacked) -> None:
-        self.layer_names, self.param_names, self._ratio_index = [], [], []
+    # -- the hooks train() calls -------------------------------------------------------
+    def start(self, stack: Stacked) -> None:
+        """Learn the layers of ``stack``: each layer's name and class, and which parameters
+        get an update ratio (those with two or more dimensions: weights, not biases)."""
+        self.layer_names, self.param_names = [], []
+        self._kinds: dict[str, type] = {}
         for i, layer in enumerate(stack.layers):
-            kind = type(layer.layers[0]).__name__
-            self.layer_names.append(f"layer {i} ({kind})")
-            for name in getattr(layer, "names", ()):
-                if name in ("weight", "bias") and getattr(layer, name) is not None:
-                    self.param_names.append(f"layer {i} ({kind}).{name}")
+            kind = type(layer.layers[0])  # the plain layer's class, e.g. utils.nn.Tanh
+            name = f"layer {i} ({kind.__name__})"
+            self.layer_names.append(name)
+            self._kinds[name] = kind
+            for attr in getattr(layer, "names", ()):
+                if attr in ("weight", "bias") and getattr(layer, attr) is not None:
+                    self.param_names.append(f"{name}.{attr}")
+                    self._kinds[f"{name}.{attr}"] = kind
         params = stack.parameters()
-        self._ratio_index = [j for j, p in enumerate(params) if p.dim() >= 3]  # (V, ≥2 dims)
+        self._ratio_index = [j for j, p in enumerate(params) if p.dim() >= 3]  # (V, >=2 dims)
 
-    def _wants_snapshot(self, step: int) -> bool:
+    def wants_snapshot(self, step: int) -> bool:
+        """Whether step ``step`` (0-based) is one of ``snapshots``."""
         return step in self.snapshot_steps
 
-    def _forward(self, stack: Stacked, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def forward(self, stack: Stacked, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """``stack(x)``, keeping (with ``retain_grad``) the outputs of the layers in
+        :attr:`SNAPSHOT_KINDS`; returns the logits and ``{layer name: output}``."""
         outputs = {}
-        for i, layer in enumerate(stack.layers):
+        for name, layer in zip(self.layer_names, stack.layers):
             x = layer(x)
-            if type(layer.layers[0]).__name__ in ("Tanh", "ReLU", "BatchNorm1d"):
+            if issubclass(self._kinds[name], self.SNAPSHOT_KINDS):
                 x.retain_grad()
-                outputs[self.layer_names[i]] = x
+                outputs[name] = x
         return x, outputs
 
-    def _snapshot(self, step: int, stack: Stacked, outputs: dict) -> None:
+    def snapshot(self, step: int, stack: Stacked, outputs: dict) -> None:
+        """After the backward pass of a snapshot step: keep the outputs and their gradients,
+        and each weight with its gradient, in the plain (out, in) layout."""
         snap = {"out": {}, "out_grad": {}, "weight": {}, "weight_grad": {}}
         for name, t in outputs.items():
             snap["out"][name] = t.detach().cpu()
@@ -155,16 +219,17 @@ class Recorder:
                 snap["weight_grad"][name] = grad.detach().cpu().clone()
         self._snap[step] = snap
 
-    def _weights_before(self, params: list[torch.Tensor]) -> dict[int, torch.Tensor] | None:
+    def weights_before(self, params: list[torch.Tensor]) -> dict[int, torch.Tensor] | None:
         """Copies of the recorded weights, taken before an optimizer's step (else None)."""
         if not self.record_updates:
             return None
         return {j: params[j].detach().clone() for j in self._ratio_index}
 
-    def _update(self, params: list[torch.Tensor], lrs: torch.Tensor | None = None,
-                before: dict[int, torch.Tensor] | None = None) -> None:
+    def update(self, params: list[torch.Tensor], lrs: torch.Tensor | None = None,
+               before: dict[int, torch.Tensor] | None = None) -> None:
         """Append this step's ratios: std(lr * grad) = lr * std(grad) for the built-in SGD
-        (``lrs``), or the std of the change since ``before`` for an optimizer."""
+        (``lrs``, before the step), or the std of the change since ``before`` (after an
+        optimizer's step)."""
         if not self.record_updates:
             return
         rows = []
@@ -178,97 +243,38 @@ class Recorder:
         self._ratios.append(torch.stack(rows, 1))  # (V, n_weights)
 
     # -- read by the notebooks --------------------------------------------------------
-    def _get(self, step: int, kind: str, variant: int) -> dict[str, torch.Tensor]:
+    def _get(self, step: int, what: str, variant: int, kind) -> dict[str, torch.Tensor]:
         if step not in self._snap:
             raise KeyError(f"no snapshot at step {step}; recorded: {sorted(self._snap)}")
-        return {name: t[variant].flatten() for name, t in self._snap[step][kind].items()}
+        return {name: t[variant].flatten() for name, t in self._snap[step][what].items()
+                if kind is None or issubclass(self._kinds[name], kind)}
 
-    def activations(self, step: int, variant: int = 0) -> dict[str, torch.Tensor]:
-        """``{layer name: 1-D tensor}`` the outputs of each Tanh/ReLU/BatchNorm layer."""
-        return self._get(step, "out", variant)
+    def activations(self, step: int, variant: int = 0, kind: type | None = None) -> dict[str, torch.Tensor]:
+        """``{layer name: 1-D tensor}`` the outputs of each Tanh/ReLU/BatchNorm layer, or only
+        of the layers of class ``kind`` (e.g. ``kind=utils.nn.Tanh``)."""
+        return self._get(step, "out", variant, kind)
 
-    def activation_grads(self, step: int, variant: int = 0) -> dict[str, torch.Tensor]:
+    def activation_grads(self, step: int, variant: int = 0, kind: type | None = None) -> dict[str, torch.Tensor]:
         """``{layer name: 1-D tensor}`` the gradients of the loss at those outputs."""
-        return self._get(step, "out_grad", variant)
+        return self._get(step, "out_grad", variant, kind)
 
-    def weights(self, step: int, variant: int = 0) -> dict[str, torch.Tensor]:
-        """``{parameter name: 1-D tensor}`` each Linear weight (not the 1-D biases)."""
-        return self._get(step, "weight", variant)
+    def weights(self, step: int, variant: int = 0, kind: type | None = None) -> dict[str, torch.Tensor]:
+        """``{parameter name: 1-D tensor}`` each weight (not the 1-D biases), or only those
+        of the layers of class ``kind`` (e.g. ``kind=utils.nn.Linear``)."""
+        return self._get(step, "weight", variant, kind)
 
-    def weight_grads(self, step: int, variant: int = 0) -> dict[str, torch.Tensor]:
+    def weight_grads(self, step: int, variant: int = 0, kind: type | None = None) -> dict[str, torch.Tensor]:
         """``{parameter name: 1-D tensor}`` their gradients at that step."""
-        return self._get(step, "weight_grad", variant)
+        return self._get(step, "weight_grad", variant, kind)
 
-    def update_ratios(self, variant: int = 0) -> dict[str, torch.Tensor]:
+    def update_ratios(self, variant: int = 0, kind: type | None = None) -> dict[str, torch.Tensor]:
         """``{parameter name: (steps,)}`` the log10 update:data ratio at every step."""
         if not self._ratios:
             return {}
         table = torch.stack(self._ratios)[:, variant]  # (steps, n_weights)
         names = [n for j, n in enumerate(self.param_names) if j in self._ratio_index]
-        return {name: table[:, k] for k, name in enumerate(names)}
-
-
-def cross_entropy_mean(per_example: torch.Tensor) -> torch.Tensor:
-    """``F.cross_entropy``'s mean over each row of ``per_example`` (R, B), to the last bit.
-
-    torch's CPU kernel (``nll_loss`` in ATen's LossNLL.cpp) does not call ``sum``: it adds the
-    B losses one by one into a cascade of 8 partial sums, moving a partial sum one level up
-    each time the index passes a multiple of 16, 256, ... (to limit rounding error), adds the
-    levels, and divides by B. A different order of additions can change the last bit, so
-    to record exactly the loss a plain loop prints we repeat that order, for all rows at once.
-    """
-    R, B = per_example.shape
-    levels = [torch.zeros(R, dtype=per_example.dtype) for _ in range(8)]
-    for b in range(B):
-        levels[0] = levels[0] + per_example[:, b]
-        for j in range(7):  # carry upwards while the low bits of b are zero
-            if b & (15 << (4 * j)):
-                break
-            levels[j + 1] = levels[j + 1] + levels[j]
-            levels[j] = torch.zeros_like(levels[j])
-    total = torch.zeros(R, dtype=per_example.dtype)
-    for level in levels:
-        total = total + level
-    return total / B
-
-
-class _LossLog:
-    """Collects each step's per-example losses and turns them into the logged means.
-
-    With cross-entropy on the CPU the means are computed every 1,024 steps by
-    :func:`cross_entropy_mean` (no per-step cost); otherwise ``loss_fn``'s own mean is
-    called per variant at every step.
-    """
-
-    def __init__(self, losses, V, B, loss_fn, exact):
-        self.losses, self.V, self.B, self.loss_fn, self.exact = losses, V, B, loss_fn, exact
-        self.buffer, self.extras, self.first = [], [], 0
-
-    def add(self, step, per_example, logits, yb, extra):
-        with torch.no_grad():
-            if self.exact:
-                self.buffer.append(per_example.detach().view(self.V, self.B))
-            else:
-                self.buffer.append(torch.stack([self.loss_fn(logits[v], yb[v])
-                                                for v in range(self.V)]).detach())
-            self.extras.append(None if extra is None else extra.detach())
-        if len(self.buffer) == 1024:
-            self.flush()
-
-    def flush(self):
-        if not self.buffer:
-            return
-        m = len(self.buffer)
-        if self.exact:
-            rows = torch.stack(self.buffer).cpu().view(m * self.V, self.B)
-            means = cross_entropy_mean(rows).view(m, self.V)
-        else:
-            means = torch.stack(self.buffer).cpu()  # (m, V)
-        if self.extras[0] is not None:
-            means = means + torch.stack(self.extras).cpu()  # as the plain loop: mean + penalty
-        self.losses[:, self.first:self.first + m] = means.T
-        self.first += m
-        self.buffer, self.extras = [], []
+        return {name: table[:, k] for k, name in enumerate(names)
+                if kind is None or issubclass(self._kinds[name], kind)}
 
 
 def _as_list(x, n, what):
@@ -327,141 +333,192 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
             per step.
         penalty: a function ``weights -> (V,)`` added to each variant's loss, where
             ``weights`` are the stacked Linear weights, each (V, out, in).
-        eval_data: ``{name: (X, Y)}`` evaluated in eval mode every ``eval_every`` steps and
-            after the last step.
-        eval_every: steps between evaluations (default: only after the last step).
+        eval_data: ``{name: (X, Y)}`` evaluated in eval mode every ``eval_every`` steps
+            (default: only after the last step).
         callback: ``callback(step, run)`` after each evaluation, with the variants' own
             models already updated; return True to stop training there.
-        record: a :class:`Recorder` (default: None, nothing recorded).
-        progress: show a tqdm progress bar (default: True).
+        record: a :class:`Recorder` (default: None). progress, description: the progress
+            bar (:func:`utils.progress.progress_bar`) and its label.
         loss_fn: ``loss_fn(logits, targets, reduction="none")`` (default: cross-entropy).
         device: where to compute (default: ``"cpu"``; ``"cuda"`` when available).
-        description: the progress bar's label.
 
     Returns:
         A :class:`Run`; the variants' models hold the trained values.
     """
+    models, generators = _check_arguments(models, generators, X, Y, steps)
+    stack = Stacked(models, device=device).train()
+    batches = _Minibatches(X, Y, generators, batch_size, steps, stack.device,
+                           one_at_a_time=_shares_a_generator(models, generators))
+    run = Run(models=models, losses=torch.zeros(len(models), steps))
+    step_fn = _Step(stack, loss_fn, penalty, record, batch_size, run.losses)
+    update = _Update(stack, lr, optimizer, scheduler, record)
+    evaluator = _Evaluator(stack, run, eval_data or {}, eval_every, callback, loss_fn,
+                           progress_bar(steps, description) if progress and steps > 0 else None)
+    start, done = time.perf_counter(), 0
+    for step in range(steps):
+        step_fn(step, *batches(step))  # forward, loss, backward (and the Recorder's hooks)
+        update(step)  # p += -lr * grad, or the optimizer's step
+        done = step + 1
+        if evaluator.after(done, steps, log=step_fn.log):  # progress, evaluation, callback
+            break  # the callback asked to stop
+    step_fn.log.flush()
+    run.seconds, run.steps_done = time.perf_counter() - start, done
+    evaluator.close()
+    stack.write_back()
+    run.losses = run.losses[:, :done]
+    return run
+
+
+def _check_arguments(models, generators, X, Y, steps):
     single = not isinstance(models, (list, tuple))
     models = [models] if single else list(models)
-    V = len(models)
-    generators = _as_list(generators, V, "generators") if not single else [generators]
+    generators = [generators] if single else _as_list(generators, len(models), "generators")
     if not all(isinstance(g, torch.Generator) for g in generators):
         raise TypeError(f"generators must be torch.Generator objects, got "
                         f"{[type(g).__name__ for g in generators]}")
-    if len(set(map(id, generators))) != V:
+    if len(set(map(id, generators))) != len(models):
         raise ValueError("each variant needs its own generator (the same object was passed twice)")
     if len(X) != len(Y):
         raise ValueError(f"X and Y must have the same length, got {len(X)} and {len(Y)}")
-    if not isinstance(steps, int) or steps < 0:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
     if Y.dtype != torch.long:
         raise TypeError(f"Y must hold int64 class indices, got dtype {Y.dtype}")
+    return models, generators
 
-    stack = Stacked(models, device=device).train()
-    params = stack.parameters()
-    opt = optimizer(params) if optimizer is not None else None
-    sched = scheduler(opt) if scheduler is not None else None
-    lr_of = lr if callable(lr) else None
-    lrs = None if callable(lr) else torch.tensor(_as_list(lr, V, "lr"), dtype=params[0].dtype,
-                                                 device=stack.device)
-    lr_now, lr_views = None, None
-    Xd, Yd = X.to(stack.device), Y.to(stack.device)
-    n = len(X)
-    losses = torch.zeros(V, steps)  # filled by the loss log, trimmed if training stops early
-    run = Run(models=models, losses=losses)
-    log = _LossLog(losses, V, batch_size, loss_fn, exact=loss_fn is F.cross_entropy
-                   and stack.device.type == "cpu" and params[0].dtype in (torch.float32,
-                                                                          torch.float64))
-    eval_data = eval_data or {}
-    if record is not None:
-        record._start(stack)
 
-    bar = None
-    if progress and steps > 0:
-        bar = progress_bar(steps, description)
-    tick = max(1, steps // 100)
+def _shares_a_generator(models, generators) -> bool:
+    """Whether a layer (dropout) draws from a variant's minibatch generator between steps."""
+    return any(getattr(layer, "generator", None) is g for m in models for layer in m
+               for g in generators)
 
-    def do_eval(step):
-        run.eval_steps.append(step)
-        for name, (Xe, Ye) in eval_data.items():
-            value = evaluate(stack, Xe, Ye, loss_fn=loss_fn)
-            prev = run.evals.get(name)
-            run.evals[name] = value[None] if prev is None else torch.cat([prev, value[None]])
-        stack.write_back()
-        return bool(callback(step, run)) if callback is not None else False
 
-    start = time.perf_counter()
-    done = 0
-    # Minibatch indices are drawn CHUNK steps at a time: torch.randint(0, n, (k, B), g) gives
-    # the same numbers as k calls of torch.randint(0, n, (B,), g). Not when a dropout layer
-    # draws from the same generator in between: then one step at a time, as the plain loop.
-    shared = any(getattr(layer, "generator", None) is g for m in models for layer in m
-                 for g in generators)
-    chunk = 1 if shared else 1024
-    for step in range(steps):
-        if step % chunk == 0:
-            k = min(chunk, steps - step)  # never draw past the last step
-            ix = torch.stack([torch.randint(0, n, (k, batch_size), generator=g)
-                              for g in generators], 1).to(stack.device)  # (k, V, B)
-            xs, ys = Xd[ix], Yd[ix]  # (k, V, B, ...), (k, V, B)
-        xb, yb = xs[step % chunk], ys[step % chunk]  # (V, B, ...), (V, B)
-        snap = record is not None and record._wants_snapshot(step)
-        if snap:
-            logits, outputs = record._forward(stack, xb)
+class _Minibatches:
+    """Each variant's minibatch at each step, as the plain loop draws it.
+
+    ``torch.randint(0, n, (k, B), generator=g)`` gives the same numbers as k calls of
+    ``torch.randint(0, n, (B,), generator=g)``, so the indices are drawn 1,024 steps at a
+    time; one step at a time when a dropout layer draws from the same generator in between.
+    """
+
+    def __init__(self, X, Y, generators, batch_size, steps, device, one_at_a_time):
+        self.X, self.Y, self.device = X.to(device), Y.to(device), device
+        self.generators, self.batch_size, self.steps = generators, batch_size, steps
+        self.chunk = 1 if one_at_a_time else 1024
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if step % self.chunk == 0:
+            k = min(self.chunk, self.steps - step)  # never draw past the last step
+            ix = torch.stack([torch.randint(0, len(self.X), (k, self.batch_size), generator=g)
+                              for g in self.generators], 1).to(self.device)  # (k, V, B)
+            self.xs, self.ys = self.X[ix], self.Y[ix]  # (k, V, B, ...), (k, V, B)
+        return self.xs[step % self.chunk], self.ys[step % self.chunk]  # (V, B, ...), (V, B)
+
+
+class _Step:
+    """Forward, loss and backward of one step for all variants; logs the plain loop's loss."""
+
+    def __init__(self, stack, loss_fn, penalty, record, batch_size, losses):
+        self.stack, self.loss_fn, self.penalty, self.record = stack, loss_fn, penalty, record
+        self.params, self.B = stack.parameters(), batch_size
+        exact = (loss_fn is F.cross_entropy and stack.device.type == "cpu"
+                 and self.params[0].dtype in (torch.float32, torch.float64))
+        self.log = LossLog(losses, len(stack), batch_size, loss_fn, exact=exact)
+        self.single = len(stack) == 1 and loss_fn is F.cross_entropy
+        if record is not None:
+            record.start(stack)
+
+    def __call__(self, step, xb, yb):
+        snap = self.record is not None and self.record.wants_snapshot(step)
+        logits, outputs = self.record.forward(self.stack, xb) if snap else (self.stack(xb), None)
+        per_example = means = None
+        if self.single:  # one variant: the plain loop's own mean (the same gradient, bit for bit)
+            loss = means = self.loss_fn(logits[0], yb[0])[None]  # (1,)
         else:
-            logits = stack(xb)  # (V, B, classes)
-        per_example = loss_fn(logits.flatten(0, 1), yb.flatten(), reduction="none")
-        loss = per_example.view(V, batch_size).sum(1) / batch_size  # (V,) each its own mean
+            per_example = self.loss_fn(logits.flatten(0, 1), yb.flatten(), reduction="none")
+            loss = per_example.view(len(self.stack), self.B).sum(1) / self.B  # (V,) each its mean
         extra = None
-        if penalty is not None:
-            extra = penalty(stack.weights())
+        if self.penalty is not None:
+            extra = self.penalty(self.stack.weights())
             loss = loss + extra
-        log.add(step, per_example, logits, yb, extra)  # the value a plain loop prints
-        for p in params:
+        self.log.add(step, per_example, logits, yb, extra, means)  # what a plain loop prints
+        for p in self.params:
             p.grad = None
         loss.sum().backward()  # variant v's parameters only see variant v's loss
         if snap:
-            record._snapshot(step, stack, outputs)
-        with torch.no_grad():
-            if opt is None:
-                if lr_of is not None and lr_of(step) != lr_now:  # a new tensor only on change
-                    lr_now = lr_of(step)
-                    lrs = torch.full((V,), float(lr_now), dtype=params[0].dtype,
-                                     device=stack.device)
-                    lr_views = None
-                if lr_views is None:  # -lr shaped (V, 1, ...) for each parameter rank
-                    lr_views = {d: -lrs.view(-1, *[1] * (d - 1)) for d in {p.dim() for p in params}}
-                if record is not None:
-                    record._update(params, lrs)
-                steps_ = torch._foreach_mul([p.grad for p in params], [lr_views[p.dim()] for p in params])
-                torch._foreach_add_(params, steps_)  # p += (-lr) * grad, as the plain loop
-            else:
-                before = record._weights_before(params) if record is not None else None
-                opt.step()
-                if record is not None:  # the step the optimizer really took, not lr * grad
-                    record._update(params, before=before)
-                if sched is not None:
-                    sched.step()
-        done = step + 1
-        if bar is not None and (done % tick == 0 or done == steps):
-            bar.update(done - bar.n)
+            self.record.snapshot(step, self.stack, outputs)
+
+
+class _Update:
+    """The step of the parameters: the built-in ``p += -lr * grad`` (each variant its own lr,
+    a number, a list or a schedule), or an optimizer's (with its scheduler)."""
+
+    def __init__(self, stack, lr, optimizer, scheduler, record):
+        self.params, self.record, self.V = stack.parameters(), record, len(stack)
+        self.dtype, self.device = self.params[0].dtype, stack.device
+        self.opt = optimizer(self.params) if optimizer is not None else None
+        self.sched = scheduler(self.opt) if scheduler is not None else None
+        self.schedule = lr if callable(lr) else None
+        self.lr_now, self.lrs = None, None
+        if self.schedule is None:
+            self._set(torch.tensor(_as_list(lr, self.V, "lr"), dtype=self.dtype, device=self.device))
+
+    def _set(self, lrs):
+        self.lrs = lrs  # (V,); -lr shaped (V, 1, ...) for each parameter's rank
+        self.neg = {d: -lrs.view(-1, *[1] * (d - 1)) for d in {p.dim() for p in self.params}}
+
+    @torch.no_grad()
+    def __call__(self, step: int) -> None:
+        if self.opt is not None:
+            before = self.record.weights_before(self.params) if self.record is not None else None
+            self.opt.step()
+            if self.record is not None:  # the step the optimizer really took, not lr * grad
+                self.record.update(self.params, before=before)
+            if self.sched is not None:
+                self.sched.step()
+            return
+        if self.schedule is not None and self.schedule(step) != self.lr_now:  # new tensor on change
+            self.lr_now = self.schedule(step)
+            self._set(torch.full((self.V,), float(self.lr_now), dtype=self.dtype,
+                                 device=self.device))
+        if self.record is not None:
+            self.record.update(self.params, self.lrs)
+        for p in self.params:
+            p.add_(p.grad * self.neg[p.dim()])  # p += (-lr) * grad, as the plain loop
+
+
+class _Evaluator:
+    """After each step: the progress bar; every ``eval_every`` steps and after the last,
+    evaluation, the callback and the bar's postfix. :meth:`after` says whether to stop."""
+
+    def __init__(self, stack, run, eval_data, eval_every, callback, loss_fn, bar):
+        self.stack, self.run, self.data, self.every = stack, run, eval_data, eval_every
+        self.callback, self.loss_fn, self.bar = callback, loss_fn, bar
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def after(self, done: int, steps: int, *, log) -> bool:
         last = done == steps
-        if (eval_every and done % eval_every == 0) or (last and eval_data):
-            log.flush()
-            if do_eval(done) and not last:
-                break
-            if bar is not None and run.evals:
-                shown = {k: f"{v[-1].min():.4f}" + ("" if V == 1 else f"..{v[-1].max():.4f}")
-                         for k, v in run.evals.items()}
-                bar.set_postfix(shown, refresh=False)
-    log.flush()
-    run.seconds = time.perf_counter() - start
-    run.steps_done = done
-    if bar is not None:
-        bar.close()
-    stack.write_back()
-    run.losses = losses[:, :done]
-    return run
+        if self.bar is not None and (done % max(1, steps // 100) == 0 or last):
+            self.bar.update(done - self.bar.n)
+        if not ((self.every and done % self.every == 0) or (last and self.data)):
+            return False
+        log.flush()
+        run = self.run
+        run.eval_steps.append(done)
+        for name, (Xe, Ye) in self.data.items():
+            value = evaluate(self.stack, Xe, Ye, loss_fn=self.loss_fn)[None]
+            run.evals[name] = value if name not in run.evals else torch.cat([run.evals[name], value])
+        self.stack.write_back()
+        if self.callback is not None and self.callback(done, run) and not last:
+            return True
+        if self.bar is not None and run.evals:
+            V = len(self.stack)
+            self.bar.set_postfix({k: f"{v[-1].min():.4f}" + ("" if V == 1 else f"..{v[-1].max():.4f}")
+                                  for k, v in run.evals.items()}, refresh=False)
+        return False
 
 
 def throughput(run: Run) -> str:

@@ -2,7 +2,6 @@
 
 import torch
 
-from utils.regularization import load_state_dict, state_dict
 
 
 def l2_term(params, weight_decay):
@@ -25,10 +24,10 @@ def train_with_early_stopping(model, train_epoch, val_loss, max_epochs, patience
         loss = val_loss(model)
         if loss < best:
             best, best_epoch, bad = loss, epoch, 0
-            torch.save(state_dict(model), path)
+            torch.save(model.state_dict(), path)
         else:
             bad += 1
             if bad == patience:
                 break
-    load_state_dict(model, torch.load(path))
+    model.load_state_dict(torch.load(path))
     return best_epoch, best

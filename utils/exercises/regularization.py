@@ -18,7 +18,6 @@ import torch
 
 from ..checks import check, check_function
 from ..nn import Linear
-from ..regularization import load_state_dict, state_dict
 
 DTYPE = torch.float64
 
@@ -151,12 +150,12 @@ def _early_stopping_reference(model, train_epoch, val_loss, max_epochs, patience
         loss = val_loss(model)
         if loss < best:
             best, best_epoch, bad = loss, epoch, 0
-            torch.save(state_dict(model), path)
+            torch.save(model.state_dict(), path)
         else:
             bad += 1
             if bad >= patience:
                 break
-    load_state_dict(model, torch.load(path))
+    model.load_state_dict(torch.load(path))
     return best_epoch, best
 
 
@@ -198,7 +197,7 @@ def check_early_stopping(train_with_early_stopping: Callable | None) -> None:
     patience, path)`` -> ``(best_epoch, best_loss)``.
 
     Epochs count from 1. After each epoch, a validation loss strictly below the best so far
-    is an improvement: save ``state_dict(model)`` to ``path`` with ``torch.save``; after
+    is an improvement: save ``model.state_dict()`` to ``path`` with ``torch.save``; after
     ``patience`` epochs in a row without improvement, stop. Before returning, load the best
     checkpoint back into ``model``.
     """
@@ -219,7 +218,7 @@ def check_early_stopping(train_with_early_stopping: Callable | None) -> None:
             "epochs count from 1 (the first epoch of training is epoch 1)":
                 {"best epoch": expected["best epoch"] - 1},
             "the model keeps the weights of the LAST epoch: load the best checkpoint back "
-            "before returning, load_state_dict(model, torch.load(path))":
+            "before returning, model.load_state_dict(torch.load(path))":
                 {"weight after": w + 3},
             "the loss returned is the last epoch's; return the best one recorded":
                 {"best val loss": VAL_CURVE[8]},
@@ -232,7 +231,7 @@ def check_early_stopping(train_with_early_stopping: Callable | None) -> None:
             raise AssertionError(
                 f"early stopping is wrong.\n  expected: the best state_dict saved at {path}\n"
                 "  got:      no such file, or no 'weight' in it\n"
-                "Hint: save the best model with torch.save(state_dict(model), path).")
+                "Hint: save the best model with torch.save(model.state_dict(), path).")
         if done:
             check(saved, w, name="checkpoint", atol=1e-12, rtol=1e-10,
                   mistakes={"the file holds the last epoch's weights: save only when the "
