@@ -555,3 +555,25 @@ def test_real_splits_other_block_size(no_network, real_cache):
     assert Xtr.shape[1] == 8
     # The number of examples does not depend on the block size.
     assert (Xtr.shape[0], Xdev.shape[0], Xte.shape[0]) == (182_625, 22_655, 22_866)
+
+
+def test_digits_splits_are_sklearns_stratified_splits_standardised_on_the_training_set():
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from utils.data import digits_splits
+    (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = digits_splits(train_size=200, val_size=500)
+    assert (X_tr.shape, X_va.shape, X_te.shape) == ((200, 64), (500, 64), (1097, 64))
+    assert X_tr.dtype == torch.float32 and y_tr.dtype == torch.int64
+    counts = torch.bincount(y_tr)  # stratified: each digit's share of 200, give or take one
+    assert counts.min() >= 19 and counts.max() <= 21
+    X, y = load_digits(return_X_y=True)
+    raw_tr, _, _, _ = train_test_split(X, y, train_size=200, random_state=0, stratify=y)
+    std = raw_tr.std(axis=0)
+    constant = std == 0
+    assert torch.allclose(X_tr.mean(0)[~torch.from_numpy(constant)], torch.zeros(1), atol=1e-5)
+    assert (X_tr[:, torch.from_numpy(constant)] == 0).all()  # constant pixels stay 0
+    np.testing.assert_allclose(X_tr.std(0, correction=0)[~torch.from_numpy(constant)].numpy(), 1, atol=1e-5)
+    (A, a), (B, b) = digits_splits(test_size=0.25)
+    assert (A.shape, B.shape) == ((1347, 64), (450, 64)) and len(set(a.tolist())) == 10

@@ -60,6 +60,7 @@ __all__ = [
     "split_names",
     "build_dataset",
     "names_splits",
+    "digits_splits",
 ]
 
 #: Canonical download address of ``names.txt`` (the karpathy/makemore repository).
@@ -436,3 +437,43 @@ def names_splits(
     """
     parts = split_names(load_names(cache_dir=cache_dir), seed=seed)
     return Splits(*(build_dataset(part, block_size) for part in parts))
+
+
+# --------------------------------------------------------------------------- the digits
+
+
+def digits_splits(*, train_size: float | int | None = None, test_size: float | int | None = None,
+                  val_size: float | int | None = None, seed: int = 0):
+    """scikit-learn's 8x8 handwritten digits (1,797 images, 64 pixels, 10 classes), split and
+    standardised as the optimizers and regularization chapters use them.
+
+    The split is stratified (``train_test_split(..., random_state=seed, stratify=y)``) into
+    a training set of ``train_size`` and the rest (``test_size``); with ``val_size`` the rest
+    is split again, ``val_size`` for validation and the remainder for testing. Every pixel
+    is standardised with the mean and (population) standard deviation of the *training* set;
+    pixels that are constant there stay 0.
+
+    Returns:
+        ``((X_train, y_train), (X_test, y_test))``, or ``((X_train, y_train), (X_val, y_val),
+        (X_test, y_test))`` with ``val_size``: float32 (n, 64) images and int64 (n,) labels.
+
+    Example:
+        >>> (X_tr, y_tr), (X_te, y_te) = digits_splits(test_size=0.25)
+        >>> tuple(X_tr.shape), tuple(X_te.shape)
+        ((1347, 64), (450, 64))
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_rest, y_tr, y_rest = train_test_split(X, y, train_size=train_size, test_size=test_size,
+                                                  random_state=seed, stratify=y)
+    parts = [(X_tr, y_tr), (X_rest, y_rest)]
+    if val_size is not None:
+        X_va, X_te, y_va, y_te = train_test_split(X_rest, y_rest, train_size=val_size,
+                                                  random_state=seed, stratify=y_rest)
+        parts[1:] = [(X_va, y_va), (X_te, y_te)]
+    mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
+    std[std == 0] = 1.0  # pixels that are always 0 in the training set stay 0
+    return tuple((torch.tensor((Xp - mean) / std, dtype=torch.float32), torch.tensor(yp))
+                 for Xp, yp in parts)
