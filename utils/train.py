@@ -433,18 +433,19 @@ class _Step:
         logits, outputs = self.record.forward(self.stack, xb) if snap else (self.stack(xb), None)
         per_example = means = None
         if self.single:  # one variant: the plain loop's own mean (the same gradient, bit for bit)
-            loss = means = self.loss_fn(logits[0], yb[0])[None]  # (1,)
+            loss = self.loss_fn(logits[0], yb[0])  # a scalar, as in the plain loop
+            means = loss.detach()[None]  # (1,)
         else:
             per_example = self.loss_fn(logits.flatten(0, 1), yb.flatten(), reduction="none")
             loss = per_example.view(len(self.stack), self.B).sum(1) / self.B  # (V,) each its mean
         extra = None
         if self.penalty is not None:
-            extra = self.penalty(self.stack.weights())
-            loss = loss + extra
+            extra = self.penalty(self.stack.weights())  # (V,)
+            loss = loss + (extra[0] if self.single else extra)
         self.log.add(step, per_example, logits, yb, extra, means)  # what a plain loop prints
         for p in self.params:
             p.grad = None
-        loss.sum().backward()  # variant v's parameters only see variant v's loss
+        (loss if self.single else loss.sum()).backward()  # variant v's parameters see its loss
         if snap:
             self.record.snapshot(step, self.stack, outputs)
 
