@@ -388,7 +388,7 @@ def test_network_errors():
         Neuron(3, nonlin="gelu")
     with pytest.raises(ValueError, match="Neuron expects 3 inputs, got 2"):
         Neuron(3)([1.0, 2.0])
-    with pytest.raises(ValueError, match="nin must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="nin must be an integer >= 1, got 0"):
         Neuron(0)
     with pytest.raises(ValueError, match="nouts must be a non-empty list"):
         MLP(3, [])

@@ -31,6 +31,8 @@ import numbers
 import random
 from collections.abc import Iterable, Sequence
 
+from .validation import check_int
+
 __all__ = ["Value", "zero_grad", "Neuron", "Layer", "MLP"]
 
 _NONLINEARITIES = ("tanh", "relu", "sigmoid", None)
@@ -306,8 +308,7 @@ class Neuron(_Module):
 
     def __init__(self, nin: int, nonlin: str | None = "tanh", *, seed: int | None = None,
                  generator: random.Random | None = None):
-        if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
-            raise ValueError(f"nin must be a positive int, got {nin!r}")
+        check_int(nin, "nin")
         if nonlin not in _NONLINEARITIES:
             raise ValueError(f"nonlin must be one of {_NONLINEARITIES}, got {nonlin!r}")
         rng = _rng(seed, generator)
@@ -333,8 +334,7 @@ class Layer(_Module):
 
     def __init__(self, nin: int, nout: int, nonlin: str | None = "tanh", *, seed: int | None = None,
                  generator: random.Random | None = None):
-        if isinstance(nout, bool) or not isinstance(nout, int) or nout < 1:
-            raise ValueError(f"nout must be a positive int, got {nout!r}")
+        check_int(nout, "nout")
         rng = _rng(seed, generator)
         self.neurons = [Neuron(nin, nonlin, generator=rng) for _ in range(nout)]
 
