@@ -41,13 +41,18 @@ import os
 import platform
 import re
 import sys
+from queue import Empty
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from traitlets import Type, default
 
 from utils.reproducibility import EXECUTION_ENV
 
@@ -66,6 +71,51 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STARTUP_TIMEOUT_S = 60
 TIMEOUTS_S = {"smoke": (300, 600), "default": (300, 600), "full": (3600, 14400)}  # cell, notebook
 CELL_TIMEOUT_S, NOTEBOOK_TIMEOUT_S = TIMEOUTS_S["default"]
+
+
+POLL_SLICE_S = 1.0
+
+
+class SlicedPollChannel(AsyncZMQSocketChannel):
+    """A kernel channel whose ``get_msg`` cannot sleep through a message for more than
+    :data:`POLL_SLICE_S` seconds.
+
+    The stall this prevents (seen here: a cell that takes 0.1 s waited exactly its 120 s
+    timeout, then went on with the right outputs): pyzmq's asyncio ``poll`` waits for the
+    socket's file descriptor, which signals an *edge*; if the edge is lost (reading the
+    socket's ``EVENTS`` resets it, and the loop may not have run in between), a message
+    that has already arrived is found only when the poll times out and makes a final real
+    ``poll(0)``: after the whole cell timeout, or never when the timeout is None (the
+    default of ``jupyter execute``: the reported 10-minute hang).
+    ``tests/test_timeouts.py`` recreates a lost edge. Polling in short slices makes that
+    final check every second, whatever the timeout.
+    """
+
+    async def get_msg(self, timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = POLL_SLICE_S if left is None else min(POLL_SLICE_S, left)
+            if await self.socket.poll(max(1, int(wait * 1000))):
+                return await self._recv()
+            if left is not None and left <= POLL_SLICE_S:
+                raise Empty
+
+
+class RobustKernelClient(AsyncKernelClient):
+    """``AsyncKernelClient`` with :class:`SlicedPollChannel` for shell, iopub and control."""
+
+    shell_channel_class = Type(SlicedPollChannel)
+    iopub_channel_class = Type(SlicedPollChannel)
+    control_channel_class = Type(SlicedPollChannel)
+
+
+class RobustKernelManager(AsyncKernelManager):
+    """The kernel manager of every execution here: its clients are :class:`RobustKernelClient`."""
+
+    @default("client_factory")
+    def _client_factory_default(self):
+        return RobustKernelClient
 
 
 class NotebookTimeout(RuntimeError):
@@ -184,6 +234,7 @@ def execute(path: Path, *, startup_timeout: int = STARTUP_TIMEOUT_S,
         nb, timeout_func=remaining_time, startup_timeout=startup_timeout,
         kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
         record_timing=False, shutdown_kernel="immediate",
+        kernel_manager_class=RobustKernelManager,
     )
     succeeded, probe_out = True, {}
     where = lambda i: f"{path.name}, cell {i}: {first_line(nb.cells[i].source)!r}"  # noqa: E731

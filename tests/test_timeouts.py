@@ -82,3 +82,57 @@ def test_benchmark_ends_with_the_childs_error_when_a_measurement_fails(monkeypat
     with pytest.raises(RuntimeError, match=r"plain no-such-workload with 1 threads failed:(.|\n)*KeyError"):
         engine.measure("plain", "no-such-workload", 1, 10)
     assert time.monotonic() - start < 60
+
+
+def _executor_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("execute_notebooks", EXECUTOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _wait_after_a_lost_edge(channel_cls, timeout=4.0):
+    """A message arrives while nothing runs the event loop, and the socket's EVENTS are read
+    (which resets the file descriptor's edge) before the loop polls: how long does
+    ``get_msg(timeout)`` take to see the message that is already there?"""
+    import asyncio
+
+    import zmq
+    import zmq.asyncio
+    from jupyter_client.session import Session
+
+    async def trial():
+        ctx = zmq.asyncio.Context()
+        client, kernel = ctx.socket(zmq.DEALER), ctx.socket(zmq.ROUTER)
+        port = kernel.bind_to_random_port("tcp://127.0.0.1")
+        client.connect(f"tcp://127.0.0.1:{port}")
+        session = Session(key=b"")
+        channel = channel_cls(client, session, None)
+        await client.send(b"hello")
+        ident, _ = await kernel.recv_multipart()
+        waiting = asyncio.ensure_future(channel.get_msg(timeout=timeout))
+        await asyncio.sleep(0.05)  # the poll is registered
+        session.send(kernel, "execute_reply", {"status": "ok"}, ident=ident)
+        time.sleep(0.2)  # the reply arrives; the loop does not run
+        client.getsockopt(zmq.EVENTS)  # the edge is gone
+        start = time.monotonic()
+        msg = await waiting
+        seconds = time.monotonic() - start
+        client.close(linger=0), kernel.close(linger=0)
+        ctx.term()
+        return msg["msg_type"], seconds
+
+    return asyncio.run(trial())
+
+
+def test_a_lost_wakeup_costs_the_stock_channel_its_timeout_and_ours_under_a_second():
+    from jupyter_client.channels import AsyncZMQSocketChannel
+    ex = _executor_module()
+    kind, stock = _wait_after_a_lost_edge(AsyncZMQSocketChannel)
+    assert kind == "execute_reply" and stock > 3.0  # the stall: found only at the timeout
+    kind, ours = _wait_after_a_lost_edge(ex.SlicedPollChannel)
+    assert kind == "execute_reply" and ours < ex.POLL_SLICE_S + 0.5
+    manager = ex.RobustKernelManager()
+    assert manager.client_factory is ex.RobustKernelClient
+    assert ex.RobustKernelClient.shell_channel_class.default_value is ex.SlicedPollChannel
