@@ -165,6 +165,18 @@ def canonical_widget_ids(nb, seed: str) -> None:
     nb.cells, nb.metadata = fresh.cells, fresh.metadata
 
 
+def portable_tracebacks(nb) -> None:
+    """Error tracebacks name files by absolute path (``/home/you/course/utils/checks.py``):
+    write them relative to the repository (``utils/checks.py``) or to site-packages, so that
+    a notebook executed in another folder or on another machine is the same file."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                output.traceback = [re.sub(r"/[^\s\x1b\"']*?/site-packages/", "",
+                                           line.replace(f"{ROOT}/", ""))
+                                    for line in output.traceback]
+
+
 def coalesce_streams(nb) -> None:
     """Merge consecutive stream outputs of a cell (stdout with stdout, stderr with stderr):
     how the kernel splits a cell's printing into messages depends on timing, not on code."""
@@ -284,6 +296,7 @@ def execute(path: Path, *, startup_timeout: int = STARTUP_TIMEOUT_S,
     }
     nb.metadata["tnn_execution"] = record
     coalesce_streams(nb)
+    portable_tracebacks(nb)
     canonical_widget_ids(nb, seed=path.stem)
     return nb, record
 
