@@ -85,3 +85,11 @@ def test_progress_bar_is_static_in_the_book_and_tqdm_otherwise(monkeypatch):
     bar = progress_bar(10, "x")
     assert not isinstance(bar, StaticBar)
     bar.close()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_output_names_the_machine_it_ran_on(path):
+    # a path of this clone or of an environment would make the file differ in another folder
+    text = path.read_text()
+    assert str(ROOT) not in text, f"{path.name} names {ROOT}: re-execute it with the executor"
+    assert "/site-packages/" not in text and "/home/" not in text and "/root/" not in text
