@@ -127,37 +127,43 @@ def first_line(source: str) -> str:
     return lines[0][:100] if lines else "(empty cell)"
 
 
+def _widget_state(nb) -> dict:
+    return nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+
+
+def _shown_models(nb) -> list[str]:
+    """The model ids of the widget views in the cells' outputs, in cell order."""
+    return [view["model_id"] for cell in nb.cells for output in cell.get("outputs", [])
+            if (view := output.get("data", {}).get(WIDGET_VIEW))]
+
+
+def _reachable(state: dict, roots, order: list[str] | None = None) -> list[str]:
+    """``roots`` and every model they reference (``IPY_MODEL_<id>``), breadth first,
+    appended to ``order``; ids not in ``state`` are skipped."""
+    order = [] if order is None else order
+    queue = [r for r in roots if r in state]
+    while queue:
+        model_id = queue.pop(0)
+        if model_id in order:
+            continue
+        order.append(model_id)
+        text = json.dumps(state[model_id], sort_keys=True)
+        queue += [ref for ref in re.findall(r"IPY_MODEL_([0-9a-f]{32})", text) if ref in state]
+    return order
+
+
 def canonical_widget_ids(nb, seed: str) -> None:
     """Rename every widget model id to one derived from ``seed`` and its order of
     appearance: views in the cells' outputs first (cell order), then the models they
     reference, breadth first. Ids made with uuid4 in the kernel become stable names."""
-    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    state = _widget_state(nb)
     if not state:
         return
-    order: list[str] = []
-
-    def visit(model_id: str) -> None:
-        if model_id in state and model_id not in order:
-            order.append(model_id)
-
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            view = output.get("data", {}).get(WIDGET_VIEW)
-            if view:
-                visit(view["model_id"])
-    i = 0
-    while True:
-        while i < len(order):
-            text = json.dumps(state[order[i]], sort_keys=True)
-            for ref in re.findall(r"IPY_MODEL_([0-9a-f]{32})", text):
-                visit(ref)
-            i += 1
-        rest = [k for k in state if k not in order]
-        if not rest:
-            break
-        # models no output shows: order them by their content, ids masked
-        rest.sort(key=lambda k: re.sub(r"[0-9a-f]{32}", "", json.dumps(state[k], sort_keys=True)))
-        visit(rest[0])
+    order = _reachable(state, _shown_models(nb))
+    while len(order) < len(state):  # models no output shows: by their content, ids masked
+        rest = sorted((k for k in state if k not in order),
+                      key=lambda k: re.sub(r"[0-9a-f]{32}", "", json.dumps(state[k], sort_keys=True)))
+        _reachable(state, rest[:1], order)
     rename = {old: hashlib.md5(f"{seed}:{n}".encode()).hexdigest() for n, old in enumerate(order)}
     pattern = re.compile("|".join(map(re.escape, rename)))
     text = pattern.sub(lambda m: rename[m.group(0)], nbformat.writes(nb))
@@ -202,20 +208,9 @@ def comparable(nb) -> str:
     for cell in nb.cells:
         if cell.cell_type == "code" and IGNORE_TAG in cell.metadata.get("tags", []):
             cell.outputs = []
-    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    state = _widget_state(nb)
     if state:  # the widgets drawn by ignored cells (live interact) may hold timings too
-        keep = set()
-        for cell in nb.cells:
-            for output in cell.get("outputs", []):
-                view = output.get("data", {}).get(WIDGET_VIEW)
-                if view:
-                    keep.add(view["model_id"])
-        frontier = list(keep)
-        while frontier:
-            for ref in re.findall(r"IPY_MODEL_([0-9a-f]{32})", json.dumps(state.get(frontier.pop(), {}))):
-                if ref not in keep:
-                    keep.add(ref)
-                    frontier.append(ref)
+        keep = set(_reachable(state, _shown_models(nb)))
         for key in [k for k in state if k not in keep]:
             del state[key]
     return nbformat.writes(nb)
