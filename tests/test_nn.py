@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import utils.nn
+from conftest import small_data, small_mlp
 from utils.nn import (BatchNorm1d, Dropout, Embedding, Flatten, LayerNorm, Linear, ReLU, Sequential,
                       Tanh)
 
@@ -457,22 +458,6 @@ def test_layernorm_is_independent_of_the_batch_and_rejects_bad_input():
 
 # state_dict / load_state_dict: torch's keys, checkpoints
 
-def state_mlp(seed=0, sizes=(4, 8, 3), bn=False):
-    g = torch.Generator().manual_seed(seed)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Linear(n_in, n_out, generator=g, dtype=DT))
-        if i < len(sizes) - 2:
-            layers += [BatchNorm1d(n_out, dtype=DT)] if bn else []
-            layers.append(Tanh())
-    return Sequential(*layers)
-
-
-def state_data(seed=1, n=16, d=4, classes=3):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, d, generator=g, dtype=DT), torch.randint(0, classes, (n,), generator=g)
-
-
 def torch_twin(model):
     """The same architecture in torch.nn (Linear, BatchNorm1d, Tanh, ReLU, Dropout)."""
     nn = torch.nn
@@ -488,8 +473,8 @@ def torch_twin(model):
 
 
 def test_state_dict_has_torch_keys_and_loads_into_torch():
-    model = state_mlp(bn=True)
-    X, _ = state_data()
+    model = small_mlp(bn=True)
+    X, _ = small_data()
     model(X)  # one training step of BatchNorm: running stats move off their start
     ours = model.state_dict()
     twin = torch_twin(model)
@@ -501,8 +486,8 @@ def test_state_dict_has_torch_keys_and_loads_into_torch():
 
 
 def test_state_dict_round_trip_through_torch_save(tmp_path):
-    model, other = state_mlp(seed=0, bn=True), state_mlp(seed=5, bn=True)
-    model(state_data()[0])
+    model, other = small_mlp(seed=0, bn=True), small_mlp(seed=5, bn=True)
+    model(small_data()[0])
     torch.save(model.state_dict(), tmp_path / "ckpt.pt")
     other.load_state_dict(torch.load(tmp_path / "ckpt.pt"))
     for (ka, a), (kb, b) in zip(model.state_dict().items(), other.state_dict().items()):
@@ -511,7 +496,7 @@ def test_state_dict_round_trip_through_torch_save(tmp_path):
 
 
 def test_state_dict_is_a_copy():
-    model = state_mlp()
+    model = small_mlp()
     saved = model.state_dict()
     with torch.no_grad():
         model[0].weight += 1
@@ -519,7 +504,7 @@ def test_state_dict_is_a_copy():
 
 
 def test_load_state_dict_errors_name_the_problem():
-    model = state_mlp()
+    model = small_mlp()
     state = model.state_dict()
     with pytest.raises(KeyError, match=r"missing keys \['2.bias'\]"):
         model.load_state_dict({k: v for k, v in state.items() if k != "2.bias"})

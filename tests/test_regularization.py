@@ -11,7 +11,8 @@ import torch
 
 import utils.optim as optim
 import utils.regularization
-from utils.nn import BatchNorm1d, Linear, Sequential, Tanh
+from conftest import small_data, small_mlp
+from utils.nn import Linear
 from utils.regularization import EarlyStopping, decay_groups, flat_weights, l1_penalty, l2_penalty
 
 D = torch.float64
@@ -22,22 +23,6 @@ def maxdiff(a, b):
     return (a - b).abs().max().item()
 
 
-def mlp(seed=0, sizes=(4, 8, 3), bn=False):
-    g = torch.Generator().manual_seed(seed)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Linear(n_in, n_out, generator=g, dtype=D))
-        if i < len(sizes) - 2:
-            layers += [BatchNorm1d(n_out, dtype=D)] if bn else []
-            layers.append(Tanh())
-    return Sequential(*layers)
-
-
-def data(seed=1, n=16, d=4, classes=3):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, d, generator=g, dtype=D), torch.randint(0, classes, (n,), generator=g)
-
-
 def test_doctests():
     result = doctest.testmod(utils.regularization, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 8 and result.failed == 0
@@ -45,7 +30,7 @@ def test_doctests():
 
 # ------------------------------------------------------------------ penalties
 def test_penalties_act_on_the_flattened_weight_matrices_only():
-    model = mlp(bn=True)
+    model = small_mlp(bn=True)
     w = flat_weights(model.parameters())
     assert w.shape == (4 * 8 + 8 * 3,)
     lam = 0.3
@@ -54,7 +39,7 @@ def test_penalties_act_on_the_flattened_weight_matrices_only():
 
 
 def test_penalty_gradients_are_lambda_w_and_lambda_sign_w():
-    model = mlp()
+    model = small_mlp()
     lam = 0.1
     l2_penalty(model.parameters(), lam).backward()
     W1, b1, W2, b2 = model.parameters()
@@ -75,7 +60,7 @@ def test_penalties_reject_negative_strength():
 
 
 def test_decay_groups_split_matrices_from_vectors_bn_included():
-    model = mlp(bn=True)
+    model = small_mlp(bn=True)
     groups = decay_groups(model.parameters(), 0.01)
     decayed, plain = groups[0]["params"], groups[1]["params"]
     assert [tuple(p.shape) for p in decayed] == [(8, 4), (3, 8)]
@@ -89,9 +74,9 @@ def test_decay_groups_split_matrices_from_vectors_bn_included():
 def test_l2_penalty_with_sgd_is_multiplicative_shrinking_and_torch_weight_decay():
     """Three ways of one trajectory: SGD on loss + (lam/2)||w||^2; w <- (1 - lr lam) w - lr g;
     torch.optim.SGD(weight_decay=lam) on the weight matrices. 20 steps, float64."""
-    X, Y = data()
+    X, Y = small_data()
     lr, lam, steps = 0.1, 0.05, 20
-    a, b, c = mlp(), mlp(), mlp()
+    a, b, c = small_mlp(), small_mlp(), small_mlp()
     torch_opt = torch.optim.SGD(decay_groups(c.parameters(), lam), lr=lr)
     for _ in range(steps):
         loss = torch.nn.functional.cross_entropy(a(X), Y) + l2_penalty(a.parameters(), lam)
@@ -126,9 +111,9 @@ def test_shrinking_alone_is_geometric():
 
 
 def test_adamw_ours_matches_torch_with_decay_groups_and_differs_from_adam_l2():
-    X, Y = data(n=32)
+    X, Y = small_data(n=32)
     lam, steps = 0.1, 25
-    ours, theirs, l2 = mlp(), mlp(), mlp()
+    ours, theirs, l2 = small_mlp(), small_mlp(), small_mlp()
     opt_ours = optim.AdamW(decay_groups(ours.parameters(), lam), lr=1e-2)
     opt_theirs = torch.optim.AdamW(decay_groups(theirs.parameters(), lam), lr=1e-2)
     opt_l2 = torch.optim.Adam(decay_groups(l2.parameters(), lam), lr=1e-2)  # L2 inside Adam
@@ -199,6 +184,6 @@ def test_weight_scaling_is_the_exact_mask_average_for_a_linear_layer():
 
 def test_decay_groups_for_the_engines_stacked_parameters():
     from utils.batched import Stacked
-    params = Stacked([mlp(seed=0), mlp(seed=1)]).parameters()  # (V, out, in) and (V, out)
+    params = Stacked([small_mlp(seed=0), small_mlp(seed=1)]).parameters()  # (V, out, in) and (V, out)
     decayed, plain = (g["params"] for g in decay_groups(params, 0.1, stacked=True))
     assert [p.dim() for p in decayed] == [3, 3] and [p.dim() for p in plain] == [2, 2]
