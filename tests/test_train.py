@@ -358,3 +358,28 @@ def test_sgd_is_bit_for_bit_the_training_engine(batchnorm):
 
 def _gen(seed):
     return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("init", ["kaiming", "batchnorm"])
+def test_one_variant_trains_the_model_itself_and_equals_a_stack_of_one(data, init):
+    """One CPU variant without a Recorder runs as itself (batched.Single): its own tensors
+    are trained, no copies; a stack of one (forced by a Recorder) gives the same bits."""
+    X, Y = data
+    schedule = step_decay(0.1, 0.01, at=100)
+    g1, g2 = gen(), gen()
+    alone, stacked = names_mlp(init, generator=g1), names_mlp(init, generator=g2)
+    own = [p for p in alone.parameters()]
+    run1 = train(alone, X, Y, steps=200, generators=g1, lr=schedule, progress=False,
+                 eval_data={"train": (X, Y)}, eval_every=50)
+    run2 = train(stacked, X, Y, steps=200, generators=g2, lr=schedule, progress=False,
+                 eval_data={"train": (X, Y)}, eval_every=50,
+                 record=Recorder(snapshots=(), update_ratios=False))
+    assert all(p is q for p, q in zip(own, alone.parameters()))  # the same tensors, trained
+    assert not torch.equal(own[1], names_mlp(init, generator=gen()).parameters()[1])
+    assert torch.equal(run1.losses, run2.losses)
+    assert torch.equal(run1.evals["train"], run2.evals["train"])
+    for p, q in zip(alone.parameters(), stacked.parameters()):
+        assert torch.equal(p, q)
+    if init == "batchnorm":  # BatchNorm's running statistics too
+        assert torch.equal(alone[3].running_mean, stacked[3].running_mean)
+        assert torch.equal(alone[3].running_var, stacked[3].running_var)

@@ -41,6 +41,8 @@ Training and measuring
 
 Pictures and pages
 
+- :mod:`utils.book` -- ``glue``: the numbers a page's prose quotes, from the cells that
+  compute them.
 - :mod:`utils.plotting` -- every plot helper (object API, labelled axes).
 - :mod:`utils.graphs` -- graphviz drawings of ``Value`` graphs and PyTorch autograd graphs.
 - :mod:`utils.widgets` -- sliders that still work in the static HTML site.

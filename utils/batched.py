@@ -34,7 +34,7 @@ import torch
 
 from . import nn
 
-__all__ = ["Stacked", "LossLog", "cross_entropy_mean"]
+__all__ = ["Stacked", "Single", "LossLog", "cross_entropy_mean"]
 
 
 def _stack(tensors: list[torch.Tensor], device) -> torch.Tensor:
@@ -265,6 +265,53 @@ class Stacked:
         for layer in self.layers:
             layer.write_back()
 
+
+
+class Single:
+    """One model, computed as itself: :class:`Stacked`'s interface for a single variant.
+
+    A stack of one pays for the variant dimension (batched products, a two-index embedding
+    lookup, copies written back) and buys nothing, so :func:`utils.train.train` trains a
+    single CPU model without a :class:`~utils.train.Recorder` through this class instead:
+    the model's own parameters and forward, which is the plain loop's computation, op for op
+    (``benchmarks/engine.py``, workload (a), measures it against the plain loop).
+
+    Shape: input (1, B, ...), output (1, B, out), as :class:`Stacked` with V = 1;
+    :meth:`one` computes the (B, out) output of a (B, ...) input without the extra dimension.
+    """
+
+    def __init__(self, model) -> None:
+        Stacked._signature(model)  # the same layers as Stacked accepts, with the same error
+        for p in model.parameters():
+            p.requires_grad_(True)
+        self.models, self.model = [model], model
+        self.layers, self.device = list(model), torch.device("cpu")
+
+    def __len__(self) -> int:
+        return 1
+
+    def one(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x[0]).unsqueeze(0)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return self.model.parameters()
+
+    def weights(self) -> list[torch.Tensor]:
+        """The Linear weights, each as (1, out, in)."""
+        return [layer.weight.unsqueeze(0) for layer in self.layers if isinstance(layer, nn.Linear)]
+
+    def train(self, mode: bool = True) -> Single:
+        self.model.train(mode)
+        return self
+
+    def eval(self) -> Single:
+        return self.train(False)
+
+    def write_back(self) -> None:
+        """Nothing to copy: the model's own tensors were trained."""
 
 # -- the loss a plain loop prints, to the last bit ------------------------------------
 

@@ -14,9 +14,13 @@ for the diagnostics of the initialization chapter, and, above all, **several var
 trained side by side**: the variants (same architecture, different initialisations,
 learning rates or regularisers) are stacked by :class:`utils.batched.Stacked` and run as
 one batched computation. Each variant draws its minibatches (and dropout masks) from its own
-generator and its gradient is that of its own loss, so its numbers are bit for bit those of
-the loop above run alone with the same generator, whichever variants run beside it
-(``tests/test_train.py`` checks this against the plain loop in float32). One detail: the
+generator and its gradient is that of its own loss, so its numbers are those of the loop
+above run alone with the same generator, whichever variants run beside it: bit for bit for
+the lecture's names MLP and the deep diagnostics nets (``tests/test_train.py`` checks this
+against the plain loop in float32); for other layer shapes the batched and the plain matrix
+products may round differently in the last bit. A single CPU model with the built-in update
+and no Recorder is not stacked at all: it trains as itself (:class:`utils.batched.Single`),
+which is the loop above, op for op, and so never slower than it. One detail: the
 loss that is differentiated is each variant's sum over its batch divided by the batch size,
 whose gradient is exactly that of ``F.cross_entropy``'s mean but whose value can differ from
 it in the last bit (torch adds up its mean in a cascade of blocks of 16); the loss *recorded*
@@ -39,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from . import nn
-from .batched import LossLog, Stacked
+from .batched import LossLog, Single, Stacked
 from .progress import progress_bar
 
 __all__ = ["sgd", "step_decay", "train", "Run", "Recorder", "evaluate", "throughput"]
@@ -346,7 +350,7 @@ def train(models, X: torch.Tensor, Y: torch.Tensor, *, steps: int, generators,
         A :class:`Run`; the variants' models hold the trained values.
     """
     models, generators = _check_arguments(models, generators, X, Y, steps)
-    stack = Stacked(models, device=device).train()
+    stack = _stack(models, record, optimizer, loss_fn, device).train()
     batches = _Minibatches(X, Y, generators, batch_size, steps, stack.device,
                            one_at_a_time=_shares_a_generator(models, generators))
     run = Run(models=models, losses=torch.zeros(len(models), steps))
@@ -385,6 +389,15 @@ def _check_arguments(models, generators, X, Y, steps):
     if Y.dtype != torch.long:
         raise TypeError(f"Y must hold int64 class indices, got dtype {Y.dtype}")
     return models, generators
+
+
+def _stack(models, record, optimizer, loss_fn, device) -> Stacked | Single:
+    """One CPU model with the built-in update and no Recorder trains as itself (the plain
+    loop, no copies); an optimizer is promised stacked parameters, so it gets a Stacked."""
+    if (len(models) == 1 and record is None and optimizer is None
+            and loss_fn is F.cross_entropy and torch.device(device).type == "cpu"):
+        return Single(models[0])
+    return Stacked(models, device=device)
 
 
 def _shares_a_generator(models, generators) -> bool:
@@ -430,14 +443,18 @@ class _Step:
 
     def __call__(self, step, xb, yb):
         snap = self.record is not None and self.record.wants_snapshot(step)
-        logits, outputs = self.record.forward(self.stack, xb) if snap else (self.stack(xb), None)
-        per_example = means = None
-        if self.single:  # one variant: the plain loop's own mean (the same gradient, bit for bit)
-            loss = self.loss_fn(logits[0], yb[0])  # a scalar, as in the plain loop
-            means = loss.detach()[None]  # (1,)
+        outputs = per_example = means = None
+        if isinstance(self.stack, Single):  # one model, computed as itself: the plain loop
+            loss = self.loss_fn(self.stack.one(xb[0]), yb[0])  # a scalar, as in the plain loop
+            means, logits = loss.detach()[None], None  # (1,)
         else:
-            per_example = self.loss_fn(logits.flatten(0, 1), yb.flatten(), reduction="none")
-            loss = per_example.view(len(self.stack), self.B).sum(1) / self.B  # (V,) each its mean
+            logits, outputs = self.record.forward(self.stack, xb) if snap else (self.stack(xb), None)
+            if self.single:  # one stacked variant: the plain loop's mean (the same gradient)
+                loss = self.loss_fn(logits[0], yb[0])
+                means = loss.detach()[None]
+            else:
+                per_example = self.loss_fn(logits.flatten(0, 1), yb.flatten(), reduction="none")
+                loss = per_example.view(len(self.stack), self.B).sum(1) / self.B  # (V,) means
         extra = None
         if self.penalty is not None:
             extra = self.penalty(self.stack.weights())  # (V,)
