@@ -32,7 +32,7 @@ reproduce: env
 	$(PY) scripts/reproduce_loss_log.py
 
 benchmark: env
-	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/engine.py --json utils/results/engine_benchmark.json
 
 clean:
 	rm -rf _build

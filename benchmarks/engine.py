@@ -17,12 +17,20 @@ resident memory of each process.
 
     python benchmarks/engine.py                 # 2,000 steps per variant (a few minutes)
     python benchmarks/engine.py --steps 500     # quicker
+    python benchmarks/engine.py --json utils/results/engine_benchmark.json   # what `make benchmark` runs
+
+With ``--json`` the table is also written (machine, versions, date, one row per workload and
+thread count) to the file the appendix page "How this course trains many variants at once"
+reads; it is package data of ``utils``, like the lecture-length loss log.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import multiprocessing as mp
+import os
 import platform
 import resource
 import sys
@@ -160,13 +168,16 @@ def main(argv=None):
     parser.add_argument("--threads", default="1,2", help="thread counts to try (default: 1,2)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="fresh processes per measurement; the median rate is reported")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write the table to this JSON file")
     args = parser.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
     print(f"machine: {platform.machine()}, {mp.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, torch {torch.__version__}; {args.steps} steps per variant")
     print(f"{'workload':34} {'thr':>3} {'plain steps/s':>14} {'engine steps/s':>15} "
           f"{'ratio':>6} {'plain MB':>9} {'engine MB':>10}  same losses")
-    summary = []
+    summary, rows = [], []
+    load_before = os.getloadavg()[0]
     for key in args.workloads:
         label = WORKLOADS[key][0]
         best = {}
@@ -178,6 +189,10 @@ def main(argv=None):
                   f"{p_mb:>9.0f} {e_mb:>10.0f}  {'bit for bit' if same else 'DIFFERENT'}")
             if not same:
                 raise SystemExit(f"{label}: the engine's losses differ from the plain loop's")
+            rows.append({"workload": label, "variants": len(WORKLOADS[key][2]), "threads": t,
+                         "plain_steps_per_s": round(p_rate), "engine_steps_per_s": round(e_rate),
+                         "ratio": round(e_rate / p_rate, 2), "plain_mb": round(p_mb),
+                         "engine_mb": round(e_mb), "same_losses": same})
             best["plain"] = max(best.get("plain", (0,)), (p_rate, t))
             best["engine"] = max(best.get("engine", (0,)), (e_rate, t))
         (p_rate, p_t), (e_rate, e_t) = best["plain"], best["engine"]
@@ -185,6 +200,14 @@ def main(argv=None):
                        f"{p_rate:,.0f} ({p_t} thr): {e_rate / p_rate:.2f}x")
     print("\nbest of each (thread count in brackets):")
     print("\n".join(summary))
+    if args.json is not None:
+        args.json.write_text(json.dumps({
+            "machine": f"{platform.machine()}, {mp.cpu_count()} CPUs",
+            "python": platform.python_version(), "torch": torch.__version__,
+            "steps_per_variant": args.steps, "repeats": args.repeats,
+            "load_average_before": round(load_before, 2),
+            "date": datetime.date.today().isoformat(), "rows": rows}, indent=1) + "\n")
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

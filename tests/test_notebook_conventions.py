@@ -13,6 +13,7 @@
 """
 
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -122,3 +123,58 @@ def test_nothing_unfinished_is_published(notebook):
             assert not re.search(r"\\text\{[^}]*\\_", cell.source), cell.source[:80]
         else:
             assert "NBVAL" not in cell.source, "use cell tags, not # NBVAL comments (they show in the book)"
+
+
+PAGE_WORDS = 3500  # prose a student can study in one sitting (issue #17)
+PAGE_CELLS = 50
+
+
+def prose_words(nb) -> int:
+    """Words of the Markdown cells, without fenced code blocks and display math."""
+    words = 0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            text = re.sub(r"```.*?```", " ", cell.source, flags=re.S)
+            text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+            words += len(re.findall(r"[A-Za-z0-9][\w'’.,%-]*", text))
+    return words
+
+
+def test_prose_words_counts_words_not_code_or_math():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Two words.\n\n```python\nx = 1 + 2\n```\n$$a + b$$"),
+        nbformat.v4.new_code_cell("print('not prose at all')")])
+    assert prose_words(nb) == 2
+
+
+def test_every_page_can_be_studied_in_one_sitting(notebook):
+    path, nb = notebook
+    words = prose_words(nb)
+    assert words <= PAGE_WORDS, f"{path.name}: {words} words of prose, at most {PAGE_WORDS}: split it"
+    assert len(nb.cells) <= PAGE_CELLS, f"{path.name}: {len(nb.cells)} cells, at most {PAGE_CELLS}"
+
+
+def test_intro_lists_every_page_of_the_book_in_toc_order():
+    intro = (CHAPTERS / "intro.md").read_text()
+    listed = re.findall(r"^\| \{doc\}`([\w-]+)`", intro, re.M)
+    pages = [Path(f).name for f in _toc_files()[1:] if Path(f).name not in ("bibliography",)]
+    assert listed == pages, f"intro.md's table lists {listed}; _toc.yml has {pages}"
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([A-Za-z_]\w*)")
+
+
+def _glued_keys(nb) -> set[str]:
+    """The keys utils.book.glue stored in the committed outputs (MyST-NB's scrapbook data)."""
+    return {out.get("metadata", {}).get("scrapbook", {}).get("name")
+            for cell in _code_cells(nb) for out in cell.outputs} - {None}
+
+
+def test_every_number_the_prose_glues_comes_from_this_page(notebook):
+    """A {glue:text}`key` in the Markdown needs a cell of the same page that glued `key` in
+    the committed outputs (the book build fails on a missing key too; this says which)."""
+    path, nb = notebook
+    used = {key for cell in nb.cells if cell.cell_type == "markdown"
+            for key in GLUE_ROLE.findall(cell.source)}
+    missing = used - _glued_keys(nb)
+    assert not missing, f"{path.name}: the prose quotes {sorted(missing)}, which no cell glued"
