@@ -1,13 +1,17 @@
 import re
 
+import numpy as np
 import pytest
 import torch
 
 from utils.autograd import MLP, Value
-from utils.graphs import draw_torch_graph, draw_value_graph
+from utils.boolean import parity_deep, parity_tree, xor_circuit
+from utils.graphs import draw_chain, draw_network, draw_torch_graph, draw_value_graph
 
 NODE = re.compile(r"^\t(?!graph |node |edge )(\w+) \[", re.MULTILINE)  # not the attribute lines
 EDGE = re.compile(r"^\t(\w+) -> (\w+)", re.MULTILINE)
+ANY_NODE = re.compile(r"^\t+(?!graph |node |edge )(\w+) \[", re.MULTILINE)  # in subgraphs too
+ANY_EDGE = re.compile(r"^\t+(\w+) -> (\w+)\b(?! \[style=invis)", re.MULTILINE)  # visible ones
 
 
 def nodes(dot) -> list[str]:
@@ -160,3 +164,86 @@ def test_torch_graph_errors():
         draw_torch_graph((x * 2).sum(), params=[x])
     with pytest.raises(TypeError, match=r"params\['x'\] must be a torch.Tensor, got float"):
         draw_torch_graph((x * 2).sum(), params={"x": 1.0})
+
+
+# --- networks of units ----------------------------------------------------------------
+def test_network_of_the_xor_circuit():
+    dot = draw_network(xor_circuit(), unit_labels={0: "OR", 1: "NAND", 2: "AND"})
+    assert ANY_NODE.findall(dot.source) == ["i0", "i1", "u0", "u1", "u2"]
+    assert ANY_EDGE.findall(dot.source) == [("i0", "u0"), ("i1", "u0"), ("i0", "u1"), ("i1", "u1"),
+                        ("u0", "u2"), ("u1", "u2")]
+    source = dot.source
+    assert 'u0 [label="OR\\nb -1"' in source and 'u2 [label="AND\\nb -2"' in source
+    assert "i0 -> u1 [label=-1 color=\"#d62728\"" in source  # negative: red and dashed
+    assert "i0 -> u0 [label=1]" in source
+    assert 'u2 [label="AND\\nb -2" margin=0.02 peripheries=2' in source  # the output
+    assert "rankdir=LR" in source and b"<svg" in dot.pipe(format="svg")
+    assert repr(dot) == "<Drawing: 5 nodes, 6 edges>"  # not the 2 invisible edges that keep order
+
+
+def test_network_ranks_units_by_depth_with_skip_connections():
+    dot = draw_network(parity_deep(3), edge_labels=False)
+    ranks = re.findall(r"\{\n\t\trank=same\n((?:\t\t.*\n)*?)\t\}", dot.source)
+    members = [re.findall(r"^\t\t(\w+) \[label", r, re.M) for r in ranks]
+    assert members == [["i0", "i1", "i2"], ["u0", "u1"], ["u2"], ["u3", "u4"], ["u5"]]
+    assert ("i2", "u3") in ANY_EDGE.findall(dot.source)  # x3 skips to the second XOR block
+    assert "label=1" not in dot.source and "label=-1" not in dot.source
+
+
+def test_network_of_weight_bias_layers_dims_units_and_takes_tensors():
+    W1, b1 = torch.tensor([[0.5], [-0.3]], requires_grad=True), torch.tensor([-0.82, 0.1])
+    layers = [(W1, b1), (np.array([[0.1, 0.7]]), [0.25])]
+    dot = draw_network(layers, input_names=["x"], dimmed=[0], fmt=".2f")
+    assert ANY_NODE.findall(dot.source) == ["i0", "u0", "u1", "u2"]
+    source = dot.source
+    assert 'i0 [label=x shape=box' in source
+    assert 'u0 [label="b -0.82" color="#b0b0b0"' in source and "fillcolor=\"#eeeeee\"" in source
+    assert 'i0 -> u0 [label=0.50 color="#b0b0b0"' in source  # into a dimmed unit: grey
+    assert 'u0 -> u2 [label=0.10 color="#b0b0b0"' in source  # out of it: grey
+    assert "i0 -> u1 [label=-0.30 color=\"#d62728\"" in source
+    assert 'u2 [label="b 0.25" margin=0.02 peripheries=2' in source
+
+
+def test_network_rejects_bad_input_naming_what_it_expected():
+    with pytest.raises(TypeError, match="expects a ThresholdCircuit or a non-empty list"):
+        draw_network("xor")
+    with pytest.raises(TypeError, match=r"layer 0: expected a \(weight, bias\) pair, got ndarray"):
+        draw_network([np.ones((2, 1))])
+    with pytest.raises(ValueError, match=r"layer 1: expected a weight with 2 columns .* got shape \(1, 3\)"):
+        draw_network([(np.ones((2, 1)), np.zeros(2)), (np.ones((1, 3)), np.zeros(1))])
+    with pytest.raises(ValueError, match=r"expected a bias of shape \(2,\), .* got shape \(3,\)"):
+        draw_network([(np.ones((2, 1)), np.zeros(3))])
+    with pytest.raises(ValueError, match=r"layer 0's weight must be 2-D, got shape \(2,\)"):
+        draw_network([(np.ones(2), np.zeros(2))])
+    with pytest.raises(ValueError, match="expected 2 input names, one per input, got 3"):
+        draw_network(xor_circuit(), input_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"unit indices must be integers in 0..2 .* got 3"):
+        draw_network(xor_circuit(), dimmed=[3])
+    with pytest.raises(ValueError, match="got 'OR'"):
+        draw_network(xor_circuit(), unit_labels={"OR": 0})
+
+
+def test_network_drawing_is_deterministic():
+    assert draw_network(parity_tree(5)).source == draw_network(parity_tree(5)).source
+
+
+# --- one chain, two modes -------------------------------------------------------------
+def test_chain_in_forward_and_reverse_mode():
+    dot = draw_chain(["w", "u", "L"], [2.0, 3.0], forward=[1, 2, 6], reverse=[6, 3, 1])
+    assert ANY_NODE.findall(dot.source) == ["f0", "f1", "f2", "r0", "r1", "r2"]
+    assert ANY_EDGE.findall(dot.source) == [("f0", "f1"), ("f1", "f2"), ("r0", "r1"), ("r1", "r2")]
+    source = dot.source
+    assert 'f1 [label="u\\ndu/dw = 2"]' in source and 'f2 [label="L\\ndL/dw = 6"]' in source
+    assert 'r0 [label="w\\ndL/dw = 6"]' in source and 'r2 [label="L\\ndL/dL = 1"]' in source
+    assert 'r1 -> r2 [label=" × 3" color="#d62728" dir=back' in source  # arrows point back
+    assert "one pass per input" in source and "one pass per output" in source
+    assert b"<svg" in dot.pipe(format="svg")
+
+
+def test_chain_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="local must have 2 values for a chain of 3 names, got 3"):
+        draw_chain(["w", "u", "L"], [1, 2, 3], forward=[1, 2, 6], reverse=[6, 3, 1])
+    with pytest.raises(ValueError, match="reverse must have 3 values for a chain of 3 names, got 2"):
+        draw_chain(["w", "u", "L"], [1, 2], forward=[1, 2, 6], reverse=[6, 3])
+    with pytest.raises(ValueError, match="a chain needs at least 2 names, got 1"):
+        draw_chain(["w"], [], forward=[1], reverse=[1])

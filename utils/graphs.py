@@ -1,5 +1,5 @@
-"""Computation graphs drawn with graphviz: our scalar :class:`~utils.autograd.Value` graphs
-and PyTorch's autograd graphs.
+"""Computation graphs drawn with graphviz: our scalar :class:`~utils.autograd.Value` graphs,
+PyTorch's autograd graphs, networks of units, and a chain differentiated in both modes.
 
 - :func:`draw_value_graph` draws every Value as a record ``label | data | grad`` and every
   operation as a small circle between its inputs and its output.
@@ -7,6 +7,12 @@ and PyTorch's autograd graphs.
   ``grad_fn`` (``MulBackward0``, ``AddmmBackward0``, ...), found by following
   ``next_functions`` from ``tensor.grad_fn``, and one box per leaf tensor (the tensors
   whose ``.grad`` torch fills, reached through ``AccumulateGrad`` nodes) with its shape.
+- :func:`draw_network` draws a network of units, a :class:`~utils.boolean.ThresholdCircuit`
+  or a list of ``(weight, bias)`` layers: one column per layer, the weights on the edges and
+  each unit's bias in its node; units can be greyed out (dead ReLUs, say).
+- :func:`draw_chain` draws a chain of functions twice: forward mode carries the derivative of
+  every node with respect to the input, reverse mode the derivative of the output with
+  respect to every node; the edges carry the local derivatives both multiply by.
 
 Both return a :class:`Drawing`, a ``graphviz.Digraph`` whose text form gives its size
 instead of a memory address (so a notebook prints the same text on every run); a notebook displays it as the cell's last expression, and
@@ -20,26 +26,29 @@ here they would crowd the small graphs of the chapters), colours by role, and su
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import graphviz
+import numpy as np
 import torch
 
 from utils.autograd import Value
+from utils.boolean import ThresholdCircuit
 
-__all__ = ["Drawing", "draw_value_graph", "draw_torch_graph"]
+__all__ = ["Drawing", "draw_value_graph", "draw_torch_graph", "draw_network", "draw_chain"]
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
 
 
 class Drawing(graphviz.Digraph):
-    """A ``graphviz.Digraph`` whose ``repr`` counts its nodes and edges, e.g.
+    """A ``graphviz.Digraph`` whose ``repr`` counts its nodes and visible edges, e.g.
     ``<Drawing: 7 nodes, 6 edges>``, instead of ``<graphviz.graphs.Digraph at 0x7f...>``:
     notebooks show the picture, and the text that Jupyter stores beside it stays the same
     from run to run."""
 
     def __repr__(self) -> str:
-        edges = sum(1 for line in self.body if " -> " in line)
+        edges = sum(1 for line in self.body if " -> " in line and "style=invis" not in line)
         nodes = sum(1 for line in self.body if " -> " not in line and "[" in line
                     and not line.lstrip().startswith(("graph", "node", "edge")))
         return f"<Drawing: {nodes} nodes, {edges} edges>"
@@ -199,3 +208,187 @@ def _param_names(params: Mapping[str, torch.Tensor] | None) -> dict[int, str]:
             raise TypeError(f"params[{name!r}] must be a torch.Tensor, got {type(t).__name__}")
         names[id(t)] = str(name)
     return names
+
+
+# --- networks of units ------------------------------------------------------------------
+_DIM = {"color": "#b0b0b0", "fontcolor": "#909090"}  # a greyed-out unit and its edges
+
+
+def _as_float_array(x, what: str, ndim: int) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    a = np.asarray(x, dtype=float)
+    if a.ndim != ndim:
+        raise ValueError(f"{what} must be {ndim}-D, got shape {a.shape}")
+    return a
+
+
+def _units_of_layers(layers) -> tuple[int, list, set]:
+    """``(n_inputs, [(sources, weights, bias), ...], output units)`` for ``(W, b)`` layers."""
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") or not len(layers):
+        raise TypeError("draw_network expects a ThresholdCircuit or a non-empty list of "
+                        f"(weight, bias) layers, got {type(layers).__name__}")
+    units, wires, n_in = [], None, None
+    for k, layer in enumerate(layers):
+        if not (isinstance(layer, (tuple, list)) and len(layer) == 2):
+            raise TypeError(f"layer {k}: expected a (weight, bias) pair, got {type(layer).__name__}")
+        W = _as_float_array(layer[0], f"layer {k}'s weight", 2)  # (out, in)
+        b = _as_float_array(layer[1], f"layer {k}'s bias", 1)  # (out,)
+        if wires is None:
+            n_in, wires = W.shape[1], tuple(range(W.shape[1]))
+        if W.shape[1] != len(wires):
+            raise ValueError(f"layer {k}: expected a weight with {len(wires)} columns (the units "
+                             f"of the layer before), got shape {W.shape}")
+        if b.shape != (W.shape[0],):
+            raise ValueError(f"layer {k}: expected a bias of shape ({W.shape[0]},), one per row "
+                             f"of the weight, got shape {b.shape}")
+        first = n_in + len(units)  # the wire of this layer's first unit
+        units += [(wires, tuple(W[j].tolist()), b[j].item()) for j in range(len(b))]
+        wires = tuple(range(first, first + len(b)))
+    return n_in, units, {w - n_in for w in wires}
+
+
+def _levels(n_inputs: int, units) -> list[int]:
+    levels = [0] * n_inputs
+    for sources, _, _ in units:
+        levels.append(1 + max((levels[s] for s in sources), default=0))
+    return levels
+
+
+def draw_network(net, *, input_names=None, unit_labels=None, dimmed=(), edge_labels: bool = True,
+                 fmt: str = ".3g", title: str | None = None) -> Drawing:
+    """Draw a network of units, left to right: inputs, then one column per depth.
+
+    Args:
+        net: a :class:`~utils.boolean.ThresholdCircuit` (a unit may also read inputs or units
+            further back), or a list of ``(weight, bias)`` layers in ``nn.Linear``'s layout,
+            weight ``(out_features, in_features)``, as numbers, arrays or tensors.
+        input_names: one name per input (default ``x1, x2, ...``).
+        unit_labels: ``{unit index: name}`` shown above the bias, e.g. ``{0: "OR"}``; units
+            are numbered as a circuit's ``units``, or layer by layer for ``(weight, bias)``.
+        dimmed: unit indices to grey out with their edges (units that never fire, say).
+        edge_labels: write each weight on its edge (default True); the edge's style always
+            shows its sign: solid for positive (and zero), dashed red for negative.
+        fmt: format of the weights and biases (default ``.3g``: ``1``, ``-0.823``).
+        title: a caption above the drawing.
+
+    Returns:
+        A ``graphviz.Digraph``: inputs ``i0, i1, ...`` and units ``u0, u1, ...`` (circles
+        labelled ``b <bias>``, output units with a double ring), one edge per weight; nodes
+        of one depth share a rank, in the order they were added.
+
+    Example:
+        >>> from utils.boolean import xor_circuit
+        >>> dot = draw_network(xor_circuit(), unit_labels={0: "OR", 1: "NAND", 2: "AND"})
+    """
+    if isinstance(net, ThresholdCircuit):
+        n_in, outputs = net.n_inputs, {w - net.n_inputs for w in net.outputs}
+        units = [(s, p.weights, p.bias) for s, p in net.units]
+    else:
+        n_in, units, outputs = _units_of_layers(net)
+    names = [f"x{k + 1}" for k in range(n_in)] if input_names is None else list(map(str, input_names))
+    if len(names) != n_in:
+        raise ValueError(f"expected {n_in} input names, one per input, got {len(names)}")
+    labels, dimmed = _unit_options(unit_labels, dimmed, len(units))
+    dot = Drawing(graph_attr={"rankdir": "LR", "nodesep": "0.15", "ranksep": "0.8"},
+                  node_attr={"fontsize": "11", "fontname": "Helvetica"},
+                  edge_attr={"fontsize": "10", "fontname": "Helvetica", "arrowsize": "0.6",
+                             "tailport": "e", "headport": "w"})
+    if title:
+        dot.attr(label=title, labelloc="t", fontname="Helvetica", fontsize="12")
+    levels = _levels(n_in, units)
+    for level in range(max(levels) + 1):
+        with dot.subgraph() as rank:
+            rank.attr(rank="same")
+            _draw_rank([w for w, lv in enumerate(levels) if lv == level], rank, names, units,
+                       labels, dimmed, outputs, fmt)
+    for k, (sources, weights, _) in enumerate(units):
+        for s, weight in zip(sources, weights):
+            style = {"style": "dashed", "color": "#d62728", "fontcolor": "#d62728"} if weight < 0 else {}
+            grey = _DIM if k in dimmed or (s - n_in) in dimmed else {}
+            dot.edge(_node_id(s, n_in), f"u{k}", label=f"{weight:{fmt}}" if edge_labels else None,
+                     **{**style, **grey})
+    return dot
+
+
+def _node_id(wire: int, n_inputs: int) -> str:
+    return f"i{wire}" if wire < n_inputs else f"u{wire - n_inputs}"
+
+
+def _draw_rank(wires, rank, names, units, labels: dict, dimmed: set, outputs: set, fmt: str) -> None:
+    """The nodes of one depth: inputs as boxes, units as circles with their bias."""
+    n_in = len(names)
+    for w in wires:
+        if w < n_in:
+            rank.node(f"i{w}", label=names[w], shape="box", style="rounded")
+            continue
+        k = w - n_in
+        text = "\\n".join(filter(None, [labels.get(k), f"b {units[k][2]:{fmt}}"]))
+        grey = {"style": "filled", "fillcolor": "#eeeeee", **_DIM} if k in dimmed else {}
+        rank.node(f"u{k}", label=text, shape="circle", margin="0.02",
+                  peripheries="2" if k in outputs else "1", **grey)
+    for a, b in zip(wires, wires[1:]):  # keep the order they were added in
+        rank.edge(_node_id(a, n_in), _node_id(b, n_in), style="invis")
+
+
+def _unit_options(unit_labels, dimmed, n_units: int) -> tuple[dict, set]:
+    labels = dict(unit_labels or {})
+    for k in [*labels, *dimmed]:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k < n_units:
+            raise ValueError(f"unit indices must be integers in 0..{n_units - 1} "
+                             f"(this network has {n_units} units), got {k!r}")
+    return {int(k): str(v) for k, v in labels.items()}, {int(k) for k in dimmed}
+
+
+# --- one chain, two modes ---------------------------------------------------------------
+def draw_chain(names, local, *, forward, reverse, fmt: str = ".3g") -> Drawing:
+    """Draw the chain ``names[0] -> names[1] -> ... -> names[-1]`` twice, side by side: what
+    forward mode carries along it, and what reverse mode carries.
+
+    Args:
+        names: the k + 1 quantities of the chain, input first, output last.
+        local: the k local derivatives, ``d names[i+1] / d names[i]`` for edge i.
+        forward: the k + 1 values forward mode carries, ``d names[i] / d names[0]``
+            (the first is 1), computed from the input towards the output.
+        reverse: the k + 1 values reverse mode carries, ``d names[-1] / d names[i]``
+            (the last is 1), computed from the output back towards the input.
+        fmt: format of the numbers (default ``.3g``).
+
+    Returns:
+        A ``graphviz.Digraph`` with two clusters: ``forward`` (nodes ``f0 .. fk``, arrows
+        pointing to the output) and ``reverse`` (nodes ``r0 .. rk``, arrows pointing back to
+        the input); each node shows its name and what the mode carries there, each edge its
+        local derivative.
+
+    Example:
+        >>> dot = draw_chain(["w", "u", "L"], [2.0, 3.0], forward=[1, 2, 6], reverse=[6, 3, 1])
+    """
+    names = [str(n) for n in names]
+    k = len(names) - 1
+    for what, values, want in [("local", local, k), ("forward", forward, k + 1),
+                               ("reverse", reverse, k + 1)]:
+        if len(_as_float_array(values, what, 1)) != want:
+            raise ValueError(f"{what} must have {want} values for a chain of {k + 1} names, "
+                             f"got {len(values)}")
+    if k < 1:
+        raise ValueError(f"a chain needs at least 2 names, got {len(names)}")
+    first, last = names[0], names[-1]
+    dot = Drawing(graph_attr={"rankdir": "TB", "nodesep": "0.6", "ranksep": "0.25"},
+                  node_attr={"fontsize": "11", "fontname": "Helvetica", "shape": "box",
+                             "style": "rounded"},
+                  edge_attr={"fontsize": "10", "fontname": "Helvetica", "arrowsize": "0.7"})
+    rows = [("forward", "f", f"forward mode: {first} to {last},\\ncarries d(node)/d{first};\\n"
+             "one pass per input", forward, lambda n: f"d{n}/d{first}", "#1f77b4"),
+            ("reverse", "r", f"reverse mode: {last} back to {first},\\ncarries d{last}/d(node);\\n"
+             "one pass per output", reverse, lambda n: f"d{last}/d{n}", "#d62728")]
+    for cluster, tag, caption, values, what, colour in rows:
+        with dot.subgraph(name=f"cluster_{cluster}") as c:
+            c.attr(label=caption, fontname="Helvetica", fontsize="12", color=colour,
+                   fontcolor=colour)
+            for i, name in enumerate(names):
+                c.node(f"{tag}{i}", label=f"{name}\\n{what(name)} = {float(values[i]):{fmt}}")
+            for i in range(k):
+                c.edge(f"{tag}{i}", f"{tag}{i + 1}", label=f" × {float(local[i]):{fmt}}",
+                       color=colour, fontcolor=colour,
+                       **({"dir": "back"} if cluster == "reverse" else {}))
+    return dot
