@@ -290,7 +290,7 @@ def draw_network(net, *, input_names=None, unit_labels=None, dimmed=(), edge_lab
     if len(names) != n_in:
         raise ValueError(f"expected {n_in} input names, one per input, got {len(names)}")
     labels, dimmed = _unit_options(unit_labels, dimmed, len(units))
-    dot = Drawing(graph_attr={"rankdir": "LR", "nodesep": "0.15", "ranksep": "0.8"},
+    dot = Drawing(graph_attr={"rankdir": "LR", "nodesep": "0.15", "ranksep": "0.55"},
                   node_attr={"fontsize": "11", "fontname": "Helvetica"},
                   edge_attr={"fontsize": "10", "fontname": "Helvetica", "arrowsize": "0.6",
                              "tailport": "e", "headport": "w"})
@@ -320,7 +320,7 @@ def _draw_rank(wires, rank, names, units, labels: dict, dimmed: set, outputs: se
     n_in = len(names)
     for w in wires:
         if w < n_in:
-            rank.node(f"i{w}", label=names[w], shape="box", style="rounded")
+            rank.node(f"i{w}", label=names[w], shape="box", style="rounded", width="0.45")
             continue
         k = w - n_in
         text = "\\n".join(filter(None, [labels.get(k), f"b {units[k][2]:{fmt}}"]))
