@@ -177,12 +177,13 @@ def test_network_of_the_xor_circuit():
     assert "i0 -> u1 [label=-1 color=\"#d62728\"" in source  # negative: red and dashed
     assert "i0 -> u0 [label=1]" in source
     assert 'u2 [label="AND\\nb -2" margin=0.02 peripheries=2' in source  # the output
-    assert "rankdir=LR" in source and b"<svg" in dot.pipe(format="svg")
+    assert "rankdir=LR" in source and "ranksep=0.55" in source and b"<svg" in dot.pipe(format="svg")
     assert repr(dot) == "<Drawing: 5 nodes, 6 edges>"  # not the 2 invisible edges that keep order
 
 
 def test_network_ranks_units_by_depth_with_skip_connections():
-    dot = draw_network(parity_deep(3), edge_labels=False)
+    dot = draw_network(parity_deep(3), edge_labels=False, ranksep=1.2)
+    assert "ranksep=1.2" in dot.source
     ranks = re.findall(r"\{\n\t\trank=same\n((?:\t\t.*\n)*?)\t\}", dot.source)
     members = [re.findall(r"^\t\t(\w+) \[label", r, re.M) for r in ranks]
     assert members == [["i0", "i1", "i2"], ["u0", "u1"], ["u2"], ["u3", "u4"], ["u5"]]

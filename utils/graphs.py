@@ -256,7 +256,7 @@ def _levels(n_inputs: int, units) -> list[int]:
 
 
 def draw_network(net, *, input_names=None, unit_labels=None, dimmed=(), edge_labels: bool = True,
-                 fmt: str = ".3g", title: str | None = None) -> Drawing:
+                 fmt: str = ".3g", title: str | None = None, ranksep: float = 0.55) -> Drawing:
     """Draw a network of units, left to right: inputs, then one column per depth.
 
     Args:
@@ -271,6 +271,7 @@ def draw_network(net, *, input_names=None, unit_labels=None, dimmed=(), edge_lab
             shows its sign: solid for positive (and zero), dashed red for negative.
         fmt: format of the weights and biases (default ``.3g``: ``1``, ``-0.823``).
         title: a caption above the drawing.
+        ranksep: the gap between columns in inches (default 0.55); widen it for dense layers.
 
     Returns:
         A ``graphviz.Digraph``: inputs ``i0, i1, ...`` and units ``u0, u1, ...`` (circles
@@ -290,10 +291,9 @@ def draw_network(net, *, input_names=None, unit_labels=None, dimmed=(), edge_lab
     if len(names) != n_in:
         raise ValueError(f"expected {n_in} input names, one per input, got {len(names)}")
     labels, dimmed = _unit_options(unit_labels, dimmed, len(units))
-    dot = Drawing(graph_attr={"rankdir": "LR", "nodesep": "0.15", "ranksep": "0.55"},
+    dot = Drawing(graph_attr={"rankdir": "LR", "nodesep": "0.15", "ranksep": f"{ranksep:g}"},
                   node_attr={"fontsize": "11", "fontname": "Helvetica"},
-                  edge_attr={"fontsize": "10", "fontname": "Helvetica", "arrowsize": "0.6",
-                             "tailport": "e", "headport": "w"})
+                  edge_attr={"fontsize": "10", "fontname": "Helvetica", "arrowsize": "0.6"})
     if title:
         dot.attr(label=title, labelloc="t", fontname="Helvetica", fontsize="12")
     levels = _levels(n_in, units)
