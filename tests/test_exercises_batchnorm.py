@@ -6,7 +6,7 @@ import torch
 
 from solutions import batchnorm as solution
 from utils.exercises.batchnorm import (check_batchnorm_backward, check_batchnorm_forward,
-                                       check_running_stats)
+                                       check_layernorm_backward, check_running_stats)
 
 
 def stub(*args):
@@ -87,3 +87,50 @@ def test_the_checkers_compare_to_torch_at_1e_10():
         return y
     with pytest.raises(AssertionError, match="no common mistake matches"):
         check_batchnorm_forward(nearly)
+
+
+def layernorm_backward(dy, x, weight, eps, dim=-1, mean_term=True, xhat_term=True,
+                       unbiased=False, weight_inside=True, use_weight=True):
+    """The reference answer to exercise 4 (LayerNorm's dL/dx), and its planted mistakes."""
+    s = (x.var(dim, keepdim=True, unbiased=unbiased) + eps).sqrt()
+    xh = (x - x.mean(dim, keepdim=True)) / s
+    g = dy * weight if (use_weight and weight_inside) else dy
+    inner = g - (g.mean(dim, keepdim=True) if mean_term else 0)
+    inner = inner - (xh * (g * xh).mean(dim, keepdim=True) if xhat_term else 0)
+    return (weight if (use_weight and not weight_inside) else 1) * inner / s
+
+
+def test_layernorm_backward_reference_passes_on_both_cases(capsys):
+    check_layernorm_backward(layernorm_backward)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all("close: True" in line for line in lines)
+
+
+def test_layernorm_backward_stub_is_not_attempted(capsys):
+    check_layernorm_backward(stub)
+    check_layernorm_backward(None)
+    assert capsys.readouterr().out.count("not attempted yet") == 4
+
+
+@pytest.mark.parametrize("kwargs, hint", [
+    (dict(dim=0), "statistics over the batch"),
+    (dict(weight_inside=False), "weight multiplied after the means"),
+    (dict(mean_term=False), "the mean term is missing"),
+    (dict(xhat_term=False), "the x_hat term is missing"),
+    (dict(mean_term=False, xhat_term=False), "only the direct path"),
+    (dict(unbiased=True), "unbiased variance"),
+    (dict(use_weight=False), "the weight is missing"),
+])
+def test_layernorm_backward_mistakes(kwargs, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_layernorm_backward(lambda dy, x, w, eps: layernorm_backward(dy, x, w, eps, **kwargs))
+
+
+def test_layernorm_backward_hidden_case_catches_a_fixed_shape():
+    # an answer that only works for the shown shape (10 features) fails the other case
+    def fixed(dy, x, w, eps):
+        if x.shape[1] != 10:
+            return torch.zeros_like(x)
+        return layernorm_backward(dy, x, w, eps)
+    with pytest.raises(AssertionError):
+        check_layernorm_backward(fixed)

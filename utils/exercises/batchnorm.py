@@ -1,4 +1,5 @@
-r"""Checkers for the exercises of the chapter *Batch Normalization*.
+r"""Checkers for the exercises of the chapters *Batch normalization* (1-3) and *Why does
+BatchNorm work?* (4).
 
 1. :func:`check_batchnorm_forward`: the training-mode forward pass,
    :math:`y = \gamma \hat x + \beta` with :math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}`
@@ -14,9 +15,11 @@ r"""Checkers for the exercises of the chapter *Batch Normalization*.
        - \hat x\,\mathrm{mean}\Big(\frac{\partial L}{\partial y}\,\hat x\Big)\Big)
 
    (means over the batch).
+4. :func:`check_layernorm_backward`: :math:`\partial L/\partial x` for LayerNorm, whose
+   statistics are those of each example over its own features, with a gain per feature.
 
-Every reference is ``torch.nn.functional.batch_norm`` (with autograd for the backward pass)
-in float64; answers must agree to 1e-10.
+Every reference is ``torch.nn.functional.batch_norm`` (``layer_norm`` for 4), with autograd
+for the backward passes, in float64; answers must agree to 1e-10.
 """
 
 from __future__ import annotations
@@ -167,3 +170,62 @@ def check_batchnorm_backward(batchnorm_backward: Callable | None) -> None:
                 lambda *a: _dx(*a, use_gamma=False),
         },
     )
+
+
+def _layernorm_example(seed: int, batch: int, features: int):
+    """x (batch, features) with rows on very different scales; weight (features,) far from 1."""
+    g = torch.Generator().manual_seed(seed)
+    row_scale = torch.exp(torch.randn(batch, 1, generator=g, dtype=DTYPE))  # (B, 1)
+    x = torch.randn(batch, features, generator=g, dtype=DTYPE) * row_scale + 2  # (B, D)
+    weight = 1 + 0.5 * torch.randn(features, generator=g, dtype=DTYPE)  # (D,)
+    dy = torch.randn(batch, features, generator=g, dtype=DTYPE)  # (B, D)
+    return dy, x, weight
+
+
+def _autograd_layernorm_dx(dy, x, weight, eps):
+    x = x.detach().clone().requires_grad_(True)
+    y = F.layer_norm(x, x.shape[-1:], weight, None, eps)
+    (dx,) = torch.autograd.grad(y, x, grad_outputs=dy)
+    return dx
+
+
+def _ln_dx(dy, x, weight, eps, *, dim=-1, mean_term=True, xhat_term=True, unbiased=False,
+           weight_inside=True, use_weight=True):
+    """LayerNorm's dL/dx, with the parts a mistake gets wrong switchable."""
+    s = torch.sqrt(x.var(dim, keepdim=True, unbiased=unbiased) + eps)
+    x_hat = (x - x.mean(dim, keepdim=True)) / s
+    g = dy * weight if (use_weight and weight_inside) else dy  # dL/dx_hat
+    inner = g - (g.mean(dim, keepdim=True) if mean_term else 0)
+    inner = inner - (x_hat * (g * x_hat).mean(dim, keepdim=True) if xhat_term else 0)
+    return (weight if (use_weight and not weight_inside) else 1) * inner / s
+
+
+def check_layernorm_backward(layernorm_backward: Callable | None) -> None:
+    """Exercise 4: ``layernorm_backward(dy, x, weight, eps)`` -> dL/dx for
+    ``y = weight * x_hat + bias``, where each row of x (B, D) is normalised over its D
+    features with its own mean and biased variance, and weight has shape (D,). Checked on
+    the example (B, D) = (6, 10) and on a case of another shape drawn from a seed."""
+    mistakes = {
+        "statistics over the batch (dimension 0), as in BatchNorm: LayerNorm normalises each "
+        "example over its own features, so its means run along the other dimension":
+            lambda *a: _ln_dx(*a, dim=0),
+        "the weight multiplied after the means over the features: in BatchNorm gamma is one "
+        "number for all the terms of those sums and factors out; LayerNorm's weight differs "
+        "from feature to feature, and the sums run over the features":
+            lambda *a: _ln_dx(*a, weight_inside=False),
+        "the mean term is missing: every feature of an example moves that example's mean":
+            lambda *a: _ln_dx(*a, mean_term=False),
+        "the x_hat term is missing: every feature of an example moves that example's variance":
+            lambda *a: _ln_dx(*a, xhat_term=False),
+        "only the direct path: x also enters through the example's mean and variance":
+            lambda *a: _ln_dx(*a, mean_term=False, xhat_term=False),
+        "unbiased variance: LayerNorm normalises with the biased one (divide by D)":
+            lambda *a: _ln_dx(*a, unbiased=True),
+        "the weight is missing: y = weight * x_hat + bias":
+            lambda *a: _ln_dx(*a, use_weight=False),
+    }
+    for name, (seed, batch, features) in [("layernorm backward dx, (6, 10)", (5, 6, 10)),
+                                          ("layernorm backward dx, another shape", (6, 9, 4))]:
+        dy, x, weight = _layernorm_example(seed, batch, features)
+        check_function(layernorm_backward, _autograd_layernorm_dx, dy, x, weight, EPS,
+                       name=name, mistakes=mistakes, **TOL)
