@@ -37,7 +37,7 @@ class Adam(Optimizer):
         tensor([ 0.9000, -1.9000], requires_grad=True)
 
     Note:
-        The lecture writes :math:`v, r, \rho_1, \rho_2, \epsilon, \delta` for our
+        The slides write :math:`v, r, \rho_1, \rho_2, \epsilon, \delta` for our
         :math:`m, v, \beta_1, \beta_2, \gamma, \epsilon`. The order of operations is
         torch's, so the float64 results agree to rounding error.
     """

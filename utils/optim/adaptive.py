@@ -34,7 +34,7 @@ class Adagrad(Optimizer):
         tensor([ 0.9000, -1.9000], requires_grad=True)
 
     Note:
-        The lecture's :math:`\delta` is our ``eps``. Since :math:`s` only grows, the steps
+        The slides' :math:`\delta` is our ``eps``. Since :math:`s` only grows, the steps
         shrink like :math:`1/\sqrt{t}` for gradients of constant size. A group's own
         ``initial_accumulator_value`` is used; torch uses the constructor's for every group.
     """
@@ -140,7 +140,7 @@ class RMSprop(Optimizer):
         tensor([0.9000, 0.9000], requires_grad=True)
 
     Note:
-        The lecture's :math:`\rho` is our ``alpha``, its :math:`\delta` our ``eps``.
+        The slides' :math:`\rho` is our ``alpha``, its :math:`\delta` our ``eps``.
         There is no bias correction: :math:`v` starts at 0, so the first steps are large
         (:math:`g/\sqrt{0.01 g^2} = 10\,\mathrm{sign}(g)` times the learning rate).
     """

@@ -98,7 +98,7 @@ class LAMB(Optimizer):
         (:math:`\|g + \lambda w\|` instead of :math:`\|g\| + \lambda\|w\|`), the Adam update,
         and the clip at 10. We clip the *numerator* :math:`\|w\|` to :math:`[0, c]`, the
         paper's :math:`\phi`, so the ratio itself may exceed 10 when :math:`\|u\| < 1`.
-        The lecture's formula puts :math:`\epsilon` inside the root; we follow Adam.
+        The slides' formula puts :math:`\epsilon` inside the root; we follow Adam.
     """
 
     _nonnegative = ("lr", "eps", "weight_decay", "clamp_value")

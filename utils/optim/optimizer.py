@@ -127,7 +127,7 @@ def clip_grad_norm_(parameters: torch.Tensor | Iterable[torch.Tensor], max_norm:
         (tensor(5.), tensor([0.6000, 0.8000]))
 
     Note:
-        The lecture's rule :math:`g \leftarrow g\,u/\|g\|` when :math:`\|g\| > u`, with all
+        The slides' rule :math:`g \leftarrow g\,u/\|g\|` when :math:`\|g\| > u`, with all
         gradients seen as one vector; the 1e-6 is torch's guard against dividing by zero.
     """
     if isinstance(parameters, torch.Tensor):

@@ -33,7 +33,7 @@ class SGD(Optimizer):
         tensor([0.8000], requires_grad=True)
 
     Note:
-        The lecture writes momentum as a velocity, :math:`v \leftarrow \alpha v - \epsilon g`,
+        The slides write momentum as a velocity, :math:`v \leftarrow \alpha v - \epsilon g`,
         :math:`\theta \leftarrow \theta + v`; torch (and we) keep :math:`b \leftarrow \mu b + g`,
         :math:`\theta \leftarrow \theta - \gamma b`. With a constant learning rate they are the
         same (:math:`v = -\gamma b`, :math:`\alpha = \mu`, :math:`\epsilon = \gamma`); they
