@@ -14,9 +14,14 @@ def test_glue_returns_the_formatted_text_and_registers_it(capsys):
     assert glue("plain", 3) == "3"
 
 
-def test_glued_value_shows_without_quotes():
-    from utils.book import _Formatted
-    assert repr(_Formatted("2.4996")) == "2.4996"  # what MyST-NB puts in the page
+def test_the_book_shows_the_text_exactly_as_formatted():
+    """MyST-NB reads the stored repr back with ast.literal_eval before showing it: a glued
+    string comes back unchanged, where a number's repr would lose "5.70"'s zero and turn
+    "1,500" into a tuple."""
+    from myst_nb.core.variables import format_plain_text
+    for value, fmt in [(5.7, ".2f"), (1500, ",d"), (0.251, ".4f"), (0.125, ".1%"), (3, "")]:
+        text = format(value, fmt)
+        assert format_plain_text(repr(text), "") == text
 
 
 def test_bad_key_is_named():

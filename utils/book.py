@@ -22,17 +22,6 @@ from typing import Any
 __all__ = ["glue"]
 
 
-class _Formatted:
-    """A value whose ``repr`` is its formatted text, so that the book shows ``2.4996``
-    rather than a string's quotes (``'2.4996'``)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
 def glue(name: str, value: Any, fmt: str = "") -> str:
     """Make ``format(value, fmt)`` available to the page's prose as ``{glue:text}`name```.
 
@@ -57,5 +46,7 @@ def glue(name: str, value: Any, fmt: str = "") -> str:
         from myst_nb import glue as myst_glue
     except ImportError:  # not building the book: the printout is what the reader sees
         return text
-    myst_glue(name, _Formatted(text), display=False)
+    # MyST-NB stores repr(text) and reads it back with ast.literal_eval: the string itself,
+    # so "1,500" stays "1,500" and "5.70" keeps its zero (a number would become 5.7)
+    myst_glue(name, text, display=False)
     return text
