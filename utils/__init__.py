@@ -44,7 +44,9 @@ Pictures and pages
 - :mod:`utils.book` -- ``glue``: the numbers a page's prose quotes, from the cells that
   compute them.
 - :mod:`utils.plotting` -- every plot helper (object API, labelled axes).
-- :mod:`utils.graphs` -- graphviz drawings of ``Value`` graphs and PyTorch autograd graphs.
+- :mod:`utils.graphs` -- graphviz drawings: ``Value`` graphs, PyTorch autograd graphs,
+  networks of units with their weights (``draw_network``), forward vs reverse mode
+  (``draw_chain``).
 - :mod:`utils.widgets` -- sliders that still work in the static HTML site.
 - :mod:`utils.exercises` -- the checkers under each chapter's exercises.
 """
