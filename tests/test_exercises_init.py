@@ -1,4 +1,4 @@
-"""Initialization chapter's checkers: reference solutions pass, each planted mistake gets its
+"""The checkers of the initialization pages (04 and 04b): reference solutions pass, each planted mistake gets its
 hint, stubs are not attempted."""
 
 import math

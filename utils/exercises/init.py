@@ -1,8 +1,13 @@
-r"""Checkers for the exercises of the chapter *Initialization*.
+r"""Checkers for the exercises of the initialization pages.
+
+*Initialization* (``04_initialization``):
 
 1. :func:`check_initial_loss`: the loss a classifier over V classes should start from.
 2. :func:`check_relu_std`: the std of the weights of a Linear layer followed by ReLU.
-3. :func:`check_fixed_init`: :func:`buggy_init_` leaves a deep tanh network saturated; the
+
+*Diagnosing a deep network* (``04b_deep_diagnostics``):
+
+1. :func:`check_fixed_init`: :func:`buggy_init_` leaves a deep tanh network saturated; the
    student's fixed version is used to build one (5 layers of 100 tanh units) and passes if
    no layer is saturated and none has collapsed: in every layer at most 10% of the outputs
    have :math:`|t| > 0.97` and their std lies in [0.4, 0.9]. (Kaiming's
@@ -216,8 +221,8 @@ def _init_hint(weights: list[torch.Tensor], too_saturated: bool) -> str:
 
 
 def check_fixed_init(fixed_init_: Callable | None) -> None:
-    """Exercise 3: ``fixed_init_(weight, generator=None)`` -> the weight, filled in place:
-    :func:`buggy_init_` with its bug fixed. Prints one line per layer of the 5-layer tanh
+    """Exercise 1 of *Diagnosing a deep network*: ``fixed_init_(weight, generator=None)`` ->
+    the weight, filled in place: :func:`buggy_init_` with its bug fixed. Prints one line per layer of the 5-layer tanh
     network it builds: std and saturated percentage of the layer's outputs."""
     lo, hi = STD_BAND
     stub = fixed_init_ is None or fixed_init_ is ...
