@@ -55,6 +55,7 @@ EXERCISES = [
     (batchnorm.check_batchnorm_forward, (batchnorm_ref.batchnorm_forward,), (stub,)),
     (batchnorm.check_running_stats, (batchnorm_ref.update_running_stats,), (stub,)),
     (batchnorm.check_batchnorm_backward, (batchnorm_ref.batchnorm_backward,), (stub,)),
+    (batchnorm.check_layernorm_backward, (batchnorm_ref.layernorm_backward,), (stub,)),
     (regularization.check_l2_term, (regularization_ref.l2_term,), (stub,)),
     (regularization.check_dropout_forward, (regularization_ref.dropout_forward,), (stub,)),
     (regularization.check_early_stopping, (regularization_ref.train_with_early_stopping,), (stub,)),

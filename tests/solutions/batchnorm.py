@@ -22,3 +22,11 @@ def batchnorm_backward(dy, x, gamma, eps):
     var = ((x - mean) ** 2).mean(0)
     x_hat = (x - mean) / torch.sqrt(var + eps)
     return gamma / torch.sqrt(var + eps) * (dy - dy.mean(0) - x_hat * (dy * x_hat).mean(0))
+
+
+def layernorm_backward(dy, x, weight, eps):
+    var = x.var(1, keepdim=True, correction=0)  # (N, 1) each example over its features
+    s = torch.sqrt(var + eps)
+    x_hat = (x - x.mean(1, keepdim=True)) / s  # (N, C)
+    g = weight * dy  # (N, C) the gradient reaching x_hat
+    return (g - g.mean(1, keepdim=True) - x_hat * (g * x_hat).mean(1, keepdim=True)) / s
