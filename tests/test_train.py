@@ -269,8 +269,12 @@ def test_bad_input_is_named(data):
     X, Y = data
     a, ga = _deep(1)
     b, gb = deep_mlp(generator=gen(2), n_layers=2, n_hidden=32), gen(3)
-    with pytest.raises(ValueError, match="same architecture"):
+    with pytest.raises(ValueError, match="same architecture: variant 0 has 9 layers, variant 1 has 7"):
         train([a, b], X, Y, steps=1, generators=[ga, gb], progress=False)
+    wide = deep_mlp(generator=gen(2), n_layers=3, n_hidden=16)
+    with pytest.raises(ValueError, match=r"layer 2 is Linear\(in_features=30, out_features=32.* in "
+                                         r"variant 0 but Linear\(in_features=30, out_features=16"):
+        Stacked([a, wide])
     with pytest.raises(ValueError, match="its own generator"):
         train([a, _deep(2)[0]], X, Y, steps=1, generators=[ga, ga], progress=False)
     with pytest.raises(ValueError, match="expected one per variant \\(2\\), got 3"):

@@ -204,8 +204,8 @@ class Stacked:
         signature = [self._signature(m) for m in models]
         for v, sig in enumerate(signature[1:], 1):
             if sig != signature[0]:
-                raise ValueError(f"every variant must have the same architecture: variant 0 is "
-                                 f"{signature[0]}, variant {v} is {sig}")
+                raise ValueError("every variant must have the same architecture: "
+                                 + self._difference(signature[0], sig, v))
         self.models, self.device = models, torch.device(device)
         self.layers = []
         for i in range(len(models[0])):
@@ -225,6 +225,16 @@ class Stacked:
             shapes = tuple(tuple(p.shape) for p in layer.parameters())
             out.append((type(layer).__name__, shapes, repr(layer)))
         return out
+
+    @staticmethod
+    def _difference(first, other, v) -> str:
+        """The first layer where variant v's architecture differs from variant 0's."""
+        if len(first) != len(other):
+            return f"variant 0 has {len(first)} layers, variant {v} has {len(other)}"
+        i, (a, b) = next((i, pair) for i, pair in enumerate(zip(first, other)) if pair[0] != pair[1])
+        what = a[2] if a[2] != b[2] else f"{a[0]} with parameters of shapes {list(a[1])}"
+        got = b[2] if a[2] != b[2] else f"{b[0]} with parameters of shapes {list(b[1])}"
+        return f"layer {i} is {what} in variant 0 but {got} in variant {v}"
 
     def __len__(self) -> int:
         return len(self.models)
