@@ -1,91 +1,91 @@
-"""Every exercise checker, one parametrised test: the reference solution passes (every line
-the checker prints says ``close: True`` or ``ok``), and an untouched stub is "not attempted
-yet" (every line says so, and nothing is raised). No hand-kept counts of lines: a checker
-that prints a new quantity needs no change here.
+"""Every registered exercise (``utils.exercises.registry()``), one parametrised test each:
 
-What is special about one exercise (its planted mistakes and their hints, odd inputs) stays in
+- the reference solution in ``tests/solutions/<module>.py`` passes (every line the checker
+  prints says ``close: True`` or ``ok``);
+- every untouched stub form is "not attempted yet" (every line says so, nothing is raised);
+- every mistake the checker declares as a wrong function (``check_function``'s
+  ``mistakes``), run as if a student had written it, is caught with its own hint.
+
+No hand-kept counts of lines or lists of exercises: a new exercise registered with
+``@exercise(...)`` (``scripts/new_exercise.py`` writes one) is picked up here. What is
+special about one exercise (mistakes given as values, odd inputs) stays in
 ``tests/test_exercises_<chapter>.py``.
 """
 
+import importlib
+
 import pytest
 
-import utils.exercises.backprop as backprop
-import utils.exercises.batchnorm as batchnorm
-import utils.exercises.boolean as boolean
-import utils.exercises.hw1 as hw1
-import utils.exercises.init as init
-import utils.exercises.optim as optim
-import utils.exercises.regularization as regularization
-import utils.exercises.tools as tools
-from solutions import backprop as backprop_ref
-from solutions import batchnorm as batchnorm_ref
-from solutions import boolean as boolean_ref
-from solutions import hw1 as hw1_ref
-from solutions import init as init_ref
-from solutions import optim as optim_ref
-from solutions import regularization as regularization_ref
-from solutions import tools as tools_ref
+from utils.checks import declared_mistakes
+from utils.exercises import MODULES, registry
+
+EXERCISES = registry()
+IDS = [e.id for e in EXERCISES]
 
 
-def stub(*args, **kwargs):
-    raise NotImplementedError
-
-
-# checker, the reference answer's arguments, the untouched stub's arguments
-EXERCISES = [
-    (tools.check_one_hot, (tools_ref.one_hot,), (stub,)),
-    (tools.check_char_frequencies, (tools_ref.char_frequencies,), (stub,)),
-    (backprop.check_sigmoid_backward, (backprop_ref.sigmoid_backward,), (stub,)),
-    (backprop.check_logistic_gradient, (backprop_ref.logistic_gradient,), (stub,)),
-    (backprop.check_central_difference, (backprop_ref.central_difference,), (stub,)),
-    (hw1.check_softmax, (hw1_ref.softmax,), (stub,)),
-    (hw1.check_cross_entropy, (hw1_ref.cross_entropy,), (stub,)),
-    (hw1.check_backward, (hw1_ref.backward,), (stub,)),
-    (hw1.check_sgd_step, (hw1_ref.sgd_step,), (stub,)),
-    (hw1.check_two_layer_gradients, (hw1_ref.two_layer_gradients,), (stub,)),
-    (boolean.check_nand, boolean_ref.NAND, (None, None)),
-    (boolean.check_majority, boolean_ref.MAJORITY, (..., ...)),
-    (boolean.check_triangle, (boolean_ref.TRIANGLE,), (None,)),
-    (optim.check_momentum_step, (optim_ref.momentum_step,), (stub,)),
-    (optim.check_adam_step, (optim_ref.adam_step,), (stub,)),
-    (optim.check_rmsprop_step, (optim_ref.rmsprop_step,), (stub,)),
-    (init.check_initial_loss, (init_ref.expected_initial_loss,), (stub,)),
-    (init.check_relu_std, (init_ref.relu_std,), (stub,)),
-    (init.check_fixed_init, (init_ref.fixed_init_,), (stub,)),
-    (batchnorm.check_batchnorm_forward, (batchnorm_ref.batchnorm_forward,), (stub,)),
-    (batchnorm.check_running_stats, (batchnorm_ref.update_running_stats,), (stub,)),
-    (batchnorm.check_batchnorm_backward, (batchnorm_ref.batchnorm_backward,), (stub,)),
-    (batchnorm.check_layernorm_backward, (batchnorm_ref.layernorm_backward,), (stub,)),
-    (regularization.check_l2_term, (regularization_ref.l2_term,), (stub,)),
-    (regularization.check_dropout_forward, (regularization_ref.dropout_forward,), (stub,)),
-    (regularization.check_early_stopping, (regularization_ref.train_with_early_stopping,), (stub,)),
-]
-IDS = [f"{checker.__module__.rsplit('.', 1)[1]}.{checker.__name__}" for checker, _, _ in EXERCISES]
+def reference_args(entry):
+    value = getattr(importlib.import_module(f"solutions.{entry.module}"), entry.answer)
+    return tuple(value) if entry.spread else (value,)
 
 
 def _lines(capsys):
     return [line for line in capsys.readouterr().out.splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("checker, reference, _", EXERCISES, ids=IDS)
-def test_the_reference_solution_passes(checker, reference, _, capsys):
-    checker(*reference)
+@pytest.mark.parametrize("entry", EXERCISES, ids=IDS)
+def test_the_reference_solution_passes(entry, capsys):
+    entry.checker(*reference_args(entry))
     lines = _lines(capsys)
-    assert lines, f"{checker.__name__} printed nothing"
+    assert lines, f"{entry.id} printed nothing"
     for line in lines:
         assert "close: True" in line or line.rstrip().endswith("| ok"), line
 
 
-@pytest.mark.parametrize("checker, _, untouched", EXERCISES, ids=IDS)
-def test_an_untouched_stub_is_not_attempted(checker, _, untouched, capsys):
-    checker(*untouched)
-    lines = _lines(capsys)
-    assert lines and all(line.endswith("| not attempted yet") for line in lines), lines
+@pytest.mark.parametrize("entry", EXERCISES, ids=IDS)
+def test_every_stub_form_is_not_attempted(entry, capsys):
+    assert entry.stubs, f"{entry.id} declares no stub form"
+    for stub in entry.stubs:
+        entry.checker(*stub)
+        lines = _lines(capsys)
+        assert lines and all(line.endswith("| not attempted yet") for line in lines), (stub, lines)
+
+
+def _mistakes(entry):
+    """The mistakes the checker declares as the student's own function would be written
+    (those it gives check_function together with the student's function itself, not with a
+    wrapper that adapts it to several cases)."""
+    answer = reference_args(entry)
+    with declared_mistakes() as found:
+        entry.checker(*answer)
+    unique = {}
+    for label, fn, student in found:  # a checker running several cases declares each per case
+        if student is answer[0]:
+            unique.setdefault(label, fn)
+    return list(unique.items())
+
+
+MISTAKES = [(entry, label, fn) for entry in EXERCISES for label, fn in _mistakes(entry)]
+
+
+@pytest.mark.parametrize("entry, label, wrong", MISTAKES,
+                         ids=[f"{e.id}: {label[:40]}" for e, label, _ in MISTAKES])
+def test_every_declared_mistake_gets_its_own_hint(entry, label, wrong, capsys):
+    with pytest.raises(AssertionError) as error:
+        entry.checker(wrong)
+    assert label in str(error.value), f"{entry.id}: the mistake {label!r} got another hint:\n{error.value}"
 
 
 def test_every_checker_of_every_chapter_is_registered():
-    registered = {checker for checker, _, _ in EXERCISES}
-    for module in (tools, backprop, hw1, boolean, optim, init, batchnorm, regularization):
-        checkers = {value for name, value in vars(module).items() if name.startswith("check_")
+    registered = {entry.checker for entry in EXERCISES}
+    for name in MODULES:
+        module = importlib.import_module(f"utils.exercises.{name}")
+        checkers = {value for key, value in vars(module).items() if key.startswith("check_")
                     and getattr(value, "__module__", None) == module.__name__}
-        assert checkers <= registered, f"not in EXERCISES: {checkers - registered}"
+        assert checkers <= registered, f"not registered with @exercise: {checkers - registered}"
+
+
+def test_every_exercise_names_a_page_of_the_book_and_a_reference():
+    from conftest import CHAPTERS
+    for entry in EXERCISES:
+        assert (CHAPTERS / f"{entry.page}.ipynb").is_file(), f"{entry.id}: no page {entry.page}"
+        reference_args(entry)  # raises if tests/solutions lacks the answer

@@ -27,14 +27,17 @@ student and reference on separate copies of the arguments. Errors in the noteboo
 from __future__ import annotations
 
 import copy
+import contextlib
 from collections import namedtuple
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-__all__ = ["CheckResult", "compare", "check", "check_all", "check_function", "format_diff"]
+__all__ = ["CheckResult", "compare", "check", "check_all", "check_function", "format_diff",
+           "declared_mistakes"]
 
 
 def format_diff(value, floor: float) -> str:
@@ -385,6 +388,34 @@ def _fresh(x: Any) -> Any:
     return type(x)(map(_fresh, x)) if type(x) in (list, tuple) else copy.deepcopy(x)
 
 
+_DECLARED: list[list] = []  # open declared_mistakes() lists, innermost last
+
+
+@contextlib.contextmanager
+def declared_mistakes() -> Iterator[list[tuple[str, Callable, Any]]]:
+    """Collect the mistakes that checkers declare to :func:`check_function` as functions.
+
+    Inside the ``with`` block, every ``check_function(student_fn, ..., mistakes={label:
+    fn})`` call appends ``(label, fn, student_fn)`` for each mistake given as a function of
+    the same arguments as ``student_fn``. Where ``student_fn`` is the student's own answer
+    (not a wrapper around it), ``fn`` is a wrong answer written as a student would write it:
+    the generic exercise tests run each such one through its checker and expect its own
+    hint, so a mistake is written once, in the checker.
+
+    >>> with declared_mistakes() as found:
+    ...     _ = check_function(abs, abs, 1.0, mistakes={"doubled": lambda x: 2 * x})
+    abs | exact: True | close: True | max diff: 0.0e+00
+    >>> [(label, student is abs) for label, _, student in found]
+    [('doubled', True)]
+    """
+    found: list[tuple[str, Callable, Any]] = []
+    _DECLARED.append(found)
+    try:
+        yield found
+    finally:
+        _DECLARED.remove(found)
+
+
 def check_function(student_fn: Callable | None, reference_fn: Callable, *args: Any,
                    name: str | None = None, mistakes: dict[str, Any] | None = None,
                    **options: Any) -> bool:
@@ -408,5 +439,7 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
         got = None if _is_stub(student_fn) else student_fn(*_fresh(args))
     except NotImplementedError:
         got = None
+    for found in _DECLARED:
+        found.extend((k, m, student_fn) for k, m in (mistakes or {}).items() if callable(m))
     resolved = {k: m(*_fresh(args)) if callable(m) else m for k, m in (mistakes or {}).items()}
     return check(got, expected, name=name, mistakes=resolved, **options)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import torch
 
 from ..checks import check_function
+from . import exercise
 
 DTYPE = torch.float64
 
@@ -25,6 +26,7 @@ def _autograd(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tor
     return grad
 
 
+@exercise("01_backprop", "sigmoid_backward")
 def check_sigmoid_backward(sigmoid_backward: Callable | None) -> None:
     """Exercise: ``sigmoid_backward(a)`` -> d sigmoid(a) / da, elementwise, for a tensor ``a``."""
     a = _inputs(12, seed=1)
@@ -60,6 +62,7 @@ def _loss_gradient(theta, x, y_star):
     return _autograd(loss, theta)
 
 
+@exercise("01_backprop", "logistic_gradient")
 def check_logistic_gradient(logistic_gradient: Callable | None) -> None:
     """Exercise: ``logistic_gradient(theta, x, y_star)`` -> d(-J)/d theta for one example."""
     theta, x, y_star = _logistic_example()
@@ -84,6 +87,7 @@ def _test_function(x: torch.Tensor) -> torch.Tensor:
     return (torch.sin(x) * x**2).sum() + x.prod()
 
 
+@exercise("01_backprop", "central_difference")
 def check_central_difference(central_difference: Callable | None) -> None:
     """Exercise: ``central_difference(f, x, h)`` -> the numerical gradient of scalar ``f`` at ``x``."""
     x = _inputs(6, seed=3) / 3

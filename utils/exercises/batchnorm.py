@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checks import check_function
+from . import exercise
 
 DTYPE = torch.float64
 BATCH, FEATURES, EPS, MOMENTUM = 32, 5, 1e-5, 0.1
@@ -53,6 +54,7 @@ def _normalise(x, eps, dim=0, unbiased=False):
     return (x - mean) / torch.sqrt(var + eps)
 
 
+@exercise("05_batchnorm", "batchnorm_forward")
 def check_batchnorm_forward(batchnorm_forward: Callable | None) -> None:
     """Exercise 1: ``batchnorm_forward(x, gamma, beta, eps)`` -> y, for x of shape (B, C)
     and gamma, beta of shape (C,), in training mode (the batch's own statistics)."""
@@ -101,6 +103,7 @@ def _update(rm, rv, mean, var, momentum):
             "running_var": (1 - momentum) * rv + momentum * var}
 
 
+@exercise("05_batchnorm", "update_running_stats")
 def check_running_stats(update_running_stats: Callable | None) -> None:
     """Exercise 2: ``update_running_stats(running_mean, running_var, x, momentum)`` ->
     (new running_mean, new running_var), as ``nn.BatchNorm1d`` updates them in training."""
@@ -150,6 +153,7 @@ def _dx(dy, x, gamma, eps, *, mean_term=True, xhat_term=True, unbiased=False, us
     return (gamma if use_gamma else 1) / torch.sqrt(var + eps) * inner
 
 
+@exercise("05_batchnorm", "batchnorm_backward")
 def check_batchnorm_backward(batchnorm_backward: Callable | None) -> None:
     """Exercise 3: ``batchnorm_backward(dy, x, gamma, eps)`` -> dL/dx, for the training-mode
     forward pass ``y = gamma * x_hat + beta`` (all of shape (B, C) but gamma, (C,))."""
@@ -200,6 +204,7 @@ def _ln_dx(dy, x, weight, eps, *, dim=-1, mean_term=True, xhat_term=True, unbias
     return (weight if (use_weight and not weight_inside) else 1) * inner / s
 
 
+@exercise("05b_why_batchnorm", "layernorm_backward")
 def check_layernorm_backward(layernorm_backward: Callable | None) -> None:
     """Exercise 4: ``layernorm_backward(dy, x, weight, eps)`` -> dL/dx for
     ``y = weight * x_hat + bias``, where each row of x (B, D) is normalised over its D

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..boolean import Perceptron, all_inputs, truth_table
 from ..checks import check, compare
+from . import exercise
 
 TRIANGLE = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]])  # the region of exercise 3
 
@@ -27,6 +28,7 @@ def _gate_table(weights, bias, n: int, name: str):
     return Perceptron(tuple(w.tolist()), float(bias))(all_inputs(n))
 
 
+@exercise("02_boolean", "NAND", spread=True, stubs=((None, None), (..., ...)))
 def check_nand(weights, bias) -> None:
     """Exercise 1: weights (w1, w2) and bias b of a perceptron computing NAND(x1, x2)."""
     table = _gate_table(weights, bias, 2, "NAND")
@@ -43,6 +45,7 @@ def check_nand(weights, bias) -> None:
           })
 
 
+@exercise("02_boolean", "MAJORITY", spread=True, stubs=((None, None), (..., ...)))
 def check_majority(weights, bias) -> None:
     """Exercise 2: a perceptron computing the majority of three bits (1 when two or more are 1)."""
     table = _gate_table(weights, bias, 3, "majority")
@@ -73,6 +76,7 @@ def _near_edge(points: np.ndarray, margin: float = 1e-6) -> np.ndarray:
     return (np.abs(x) < margin) | (np.abs(y) < margin) | (np.abs(x + 2 * y - 2) < margin)
 
 
+@exercise("02_boolean", "TRIANGLE", stubs=((None,), (...,)))
 def check_triangle(halfplanes) -> None:
     """Exercise 3: three half-planes (a, b, c), each a x + b y + c >= 0, whose AND is the
     triangle with vertices (0, 0), (2, 0), (0, 1)."""

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checks import check, check_function
+from . import exercise
 
 N, D, C, H = 8, 8, 4, 6  # examples (= features, see above), classes, hidden units
 K = 5  # rows and classes of the softmax inputs (square, see above)
@@ -78,6 +79,7 @@ def _naive(Z: torch.Tensor) -> torch.Tensor:
     return e / e.sum(dim=1, keepdim=True)
 
 
+@exercise("hw1_single_layer", "softmax", graded=True)
 def check_softmax(softmax: Callable | None) -> None:
     """Exercise 1: ``softmax(logits)`` -> (N, C) probabilities, each row summing to 1.
 
@@ -128,6 +130,7 @@ def _on_both_ce(fn: Callable) -> Callable:
                                   "cross_entropy(Z_large, y)": fn(Z_large, y)}
 
 
+@exercise("hw1_single_layer", "cross_entropy", graded=True)
 def check_cross_entropy(cross_entropy: Callable | None) -> None:
     """Exercise 2: ``cross_entropy(logits, y)`` -> the mean over the batch of
     ``-log softmax(logits)[i, y[i]]``, computed from the logits without overflow.
@@ -167,6 +170,7 @@ def check_cross_entropy(cross_entropy: Callable | None) -> None:
 
 
 # --- exercise 3 ----------------------------------------------------------------------
+@exercise("hw1_single_layer", "backward", graded=True)
 def check_backward(backward: Callable | None) -> None:
     """Exercise 3: ``backward(X, probs, Y)`` -> ``(dW, db)`` for ``logits = X @ W + b``.
 
@@ -203,6 +207,7 @@ def check_backward(backward: Callable | None) -> None:
 
 
 # --- exercise 4 ----------------------------------------------------------------------
+@exercise("hw1_single_layer", "sgd_step", graded=True)
 def check_sgd_step(sgd_step: Callable | None) -> None:
     """Exercise 4: ``sgd_step(params, grads, lr)`` updates each tensor of ``params`` in place,
     ``p -= lr * g``, and returns nothing.
@@ -262,6 +267,7 @@ def _autograd_gradients(X: torch.Tensor, Y: torch.Tensor, params: list[torch.Ten
     return {"dW1": W1.grad, "db1": b1.grad, "dW2": W2.grad, "db2": b2.grad}
 
 
+@exercise("hw1_single_layer", "two_layer_gradients", graded=True)
 def check_two_layer_gradients(two_layer_gradients: Callable | None) -> None:
     """Bonus: ``two_layer_gradients(X, Y, params)`` -> ``(dW1, db1, dW2, db2)``.
 

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checks import check_function
+from . import exercise
 from ..diagnostics import layer_stats
 
 DTYPE = torch.float64
@@ -65,6 +66,7 @@ def _each(fn: Callable | None, inputs) -> Callable | None:
     return run
 
 
+@exercise("04_initialization", "expected_initial_loss")
 def check_initial_loss(expected_initial_loss: Callable | None) -> None:
     """Exercise 1: ``expected_initial_loss(V)`` -> the cross-entropy loss (a float) of a
     network that gives all V classes the same probability, as a good initialisation does."""
@@ -91,6 +93,7 @@ def check_initial_loss(expected_initial_loss: Callable | None) -> None:
     )
 
 
+@exercise("04_initialization", "relu_std")
 def check_relu_std(relu_std: Callable | None) -> None:
     """Exercise 2: ``relu_std(fan_in, fan_out)`` -> the std of a normal initialisation of
     the weight of ``Linear(fan_in, fan_out)`` followed by ReLU that keeps the activations'
@@ -220,6 +223,7 @@ def _init_hint(weights: list[torch.Tensor], too_saturated: bool) -> str:
             f"is {gain:.3g}; tanh squashes, and its gain 5/3 makes up for it.")
 
 
+@exercise("04b_deep_diagnostics", "fixed_init_")
 def check_fixed_init(fixed_init_: Callable | None) -> None:
     """Exercise 1 of *Diagnosing a deep network*: ``fixed_init_(weight, generator=None)`` ->
     the weight, filled in place: :func:`buggy_init_` with its bug fixed. Prints one line per layer of the 5-layer tanh

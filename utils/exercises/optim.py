@@ -11,6 +11,7 @@ from collections.abc import Callable
 import torch
 
 from ..checks import check_function
+from . import exercise
 
 DTYPE = torch.float64
 
@@ -30,6 +31,7 @@ def _torch_step(make_opt, p, grad, state):
     return p.detach(), opt.state[p]
 
 
+@exercise("03_optimizers", "momentum_step")
 def check_momentum_step(momentum_step: Callable | None) -> None:
     """Exercise: ``momentum_step(p, grad, buf, lr, momentum)`` -> (new p, new buf), torch's form."""
     p, grad, buf = _tensors(0, (3, 4), (3, 4), (3, 4))
@@ -55,6 +57,7 @@ def check_momentum_step(momentum_step: Callable | None) -> None:
     )
 
 
+@exercise("03_optimizers", "adam_step")
 def check_adam_step(adam_step: Callable | None) -> None:
     """Exercise: ``adam_step(p, grad, m, v, t, lr, betas, eps)`` -> (new p, new m, new v),
     where ``t`` is the number of this step (1 for the first)."""
@@ -90,6 +93,7 @@ def buggy_rmsprop_step(p, grad, v, lr, alpha, eps):
     return p - lr * grad / (v.sqrt() + eps), v
 
 
+@exercise("03_optimizers", "rmsprop_step")
 def check_rmsprop_step(rmsprop_step: Callable | None) -> None:
     """Exercise: the corrected ``rmsprop_step(p, grad, v, lr, alpha, eps)`` -> (new p, new v)."""
     p, grad, v = _tensors(2, (4, 3), (4, 3), (4, 3))

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ..checks import check, check_function
+from . import exercise
 from ..nn import Linear
 
 DTYPE = torch.float64
@@ -42,6 +43,7 @@ def _l2_reference(params, weight_decay):
     return _l2_named(penalty.detach(), grads)
 
 
+@exercise("06_regularization", "l2_term")
 def check_l2_term(l2_term: Callable | None) -> None:
     r"""Exercise: ``l2_term(params, weight_decay)`` -> ``(penalty, grads)``.
 
@@ -90,6 +92,7 @@ def check_l2_term(l2_term: Callable | None) -> None:
     )
 
 
+@exercise("06b_dropout_and_noise", "dropout_forward")
 def check_dropout_forward(dropout_forward: Callable | None) -> None:
     """Exercise: ``dropout_forward(x, mask, p, training)`` -> the output of inverted dropout.
 
@@ -192,6 +195,7 @@ def _checkpoint_weight(path: Path):
     return saved.get("weight") if isinstance(saved, dict) else saved
 
 
+@exercise("06_regularization", "train_with_early_stopping")
 def check_early_stopping(train_with_early_stopping: Callable | None) -> None:
     """Exercise: ``train_with_early_stopping(model, train_epoch, val_loss, max_epochs,
     patience, path)`` -> ``(best_epoch, best_loss)``.

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checks import check_function
+from . import exercise
 
 NUM_CLASSES = 27
 
@@ -19,6 +20,7 @@ def _targets() -> torch.Tensor:
     return torch.cat([torch.arange(NUM_CLASSES - 1), torch.randint(0, NUM_CLASSES - 1, (38,), generator=g)])  # (64,)
 
 
+@exercise("00_tools", "one_hot")
 def check_one_hot(one_hot: Callable | None) -> None:
     """Exercise 1: ``one_hot(y, num_classes)`` -> float tensor of shape (N, num_classes).
 
@@ -41,6 +43,7 @@ def check_one_hot(one_hot: Callable | None) -> None:
     )
 
 
+@exercise("00_tools", "char_frequencies")
 def check_char_frequencies(char_frequencies: Callable | None) -> None:
     """Exercise 2: ``char_frequencies(Y)`` -> the (27,) relative frequency of each class in Y."""
     y = _targets()
