@@ -10,7 +10,7 @@ def sigmoid_backward(a):
 
 def logistic_gradient(theta, x, y_star):
     y = torch.sigmoid(theta @ x)
-    return (y - y_star) * x
+    return (y - y_star) * x          # minus (y* - y) x: the loss is -J
 
 
 def central_difference(f, x, h):

@@ -13,8 +13,8 @@ def l2_term(params, weight_decay):
 
 def dropout_forward(x, mask, p, training):
     if not training:
-        return x
-    return x * mask / (1 - p)
+        return x                       # inverted dropout: inference is the identity
+    return x * mask / (1 - p)          # kept units scaled by 1 / (keep probability)
 
 
 def train_with_early_stopping(model, train_epoch, val_loss, max_epochs, patience, path):
