@@ -54,9 +54,12 @@ def _mistakes(entry):
     """The mistakes the checker declares as the student's own function would be written
     (those it gives check_function together with the student's function itself, not with a
     wrapper that adapts it to several cases)."""
-    answer = reference_args(entry)
-    with declared_mistakes() as found:
-        entry.checker(*answer)
+    try:
+        answer = reference_args(entry)
+        with declared_mistakes() as found:
+            entry.checker(*answer)
+    except Exception:  # noqa: BLE001 - an unfinished exercise: test_the_reference_solution_passes says why
+        return []
     unique = {}
     for label, fn, student in found:  # a checker running several cases declares each per case
         if student is answer[0]:

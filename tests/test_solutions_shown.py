@@ -78,3 +78,12 @@ def test_exercise_cells_follow_the_id_scheme(page):
     if page in SELF_STUDY:
         after = nb.cells[ids.index("solutions") + 1]
         assert re.search(r"^## Summary", after.source, re.M), "the Solutions block sits just before ## Summary"
+
+
+def test_nothing_marked_fill_in_is_published():
+    """scripts/new_exercise.py marks what is left to write; none of it may ship."""
+    places = [*(ROOT / "utils").rglob("*.py"), *(ROOT / "tests" / "solutions").glob("*.py"),
+              *CHAPTERS.glob("*.ipynb"), *CHAPTERS.glob("*.md")]
+    recipe = CHAPTERS / "adding_exercises.md"  # the recipe shows the scaffold's real output
+    marked = [str(p.relative_to(ROOT)) for p in places if p != recipe and "FILL IN" in p.read_text()]
+    assert not marked, f"left marked FILL IN: {marked}"
