@@ -77,6 +77,9 @@ def sync(path: Path, write: bool = True) -> bool:
                 if cell.cell_type == "code" and re.search(rf"^def {re.escape(entry.answer)}\(",
                                                          cell.source, re.M):
                     cell.id = f"ex-{entry.answer}"
+                    at = nb.cells.index(cell)  # the exercise's text: the Markdown just above
+                    text = next(c for c in reversed(nb.cells[:at]) if c.cell_type == "markdown")
+                    text.id = f"ex-{entry.answer}-text"
     block = render(path.stem)
     blocks = [i for i, cell in enumerate(nb.cells) if _is_block(cell)]
     if blocks:

@@ -75,6 +75,11 @@ def test_exercise_cells_follow_the_id_scheme(page):
             assert f"ex-{entry.answer}" in ids, f"{page}: no cell with id ex-{entry.answer}"
             cell = nb.cells[ids.index(f"ex-{entry.answer}")]
             assert f"def {entry.answer}(" in cell.source and entry.checker.__name__ in cell.source
+            text = next(c for c in reversed(nb.cells[:ids.index(f"ex-{entry.answer}")])
+                        if c.cell_type == "markdown")
+            assert text.get("id") == f"ex-{entry.answer}-text", (
+                f"{page}: the exercise's text, the Markdown just above its cell, has the id "
+                f"ex-{entry.answer}-text")
     if page in SELF_STUDY:
         after = nb.cells[ids.index("solutions") + 1]
         assert re.search(r"^## Summary", after.source, re.M), "the Solutions block sits just before ## Summary"
