@@ -104,18 +104,24 @@ def test_stub_value_is_not_attempted(W, stub, capsys):
     assert lines(capsys) == ["dW1 | not attempted yet"]
 
 
-def test_stub_function_is_not_attempted(W, capsys):
+def test_only_a_stub_is_not_attempted(W, capsys):
     def softmax(logits):
         raise NotImplementedError
 
-    def returns_nothing(logits):
-        pass
-
     assert check_function(softmax, reference_softmax, W) is False
-    assert check_function(returns_nothing, reference_softmax, W) is False
     assert check_function(..., reference_softmax, W, name="softmax") is False
-    assert lines(capsys) == ["softmax | not attempted yet", "returns_nothing | not attempted yet",
-                             "softmax | not attempted yet"]
+    assert lines(capsys) == ["softmax | not attempted yet", "softmax | not attempted yet"]
+
+
+@pytest.mark.parametrize("nothing", [None, ...])
+def test_a_written_function_that_returns_nothing_fails(W, nothing):
+    def softmax(logits):
+        logits.exp()  # written, but the result is never returned
+
+    with pytest.raises(AssertionError, match="did you forget `return`"):
+        check_function(lambda logits: nothing, reference_softmax, W, name="softmax")
+    with pytest.raises(AssertionError, match="returned None"):
+        check_function(softmax, reference_softmax, W)
 
 
 def test_stub_parts_of_a_tuple_are_not_attempted(W, capsys):
@@ -427,12 +433,52 @@ def test_check_function_on_a_tuple_output(W):
     assert "sums[0] is wrong" not in str(excinfo.value)
 
 
-def test_student_errors_other_than_not_implemented_propagate(W):
+def test_the_students_errors_become_an_assertion_that_names_them(W):
     def softmax(logits):
         raise ZeroDivisionError("oops")
 
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(AssertionError, match=r"raised ZeroDivisionError: oops\n  called with: \(tensor\(4, 3\)\)"):
         check_function(softmax, reference_softmax, W)
+
+
+def test_hidden_cases_are_checked_and_named_with_their_shapes(W, capsys):
+    def square_only(logits):  # right only when N == D
+        assert logits.shape[0] == logits.shape[1]
+        return reference_softmax(logits)
+
+    wide = torch.randn(2, 5, dtype=torch.float64)
+    assert check_function(reference_softmax, reference_softmax, W, cases=[(wide,)]) is True
+    assert lines(capsys)[1].startswith("reference_softmax, hidden case 1 (tensor(2, 5)) | exact: True")
+    with pytest.raises(AssertionError, match=r"hidden case 1 \(tensor\(2, 5\)\): your function raised"):
+        check_function(square_only, reference_softmax, torch.randn(3, 3, dtype=torch.float64),
+                       cases=[(wide,)])
+
+
+def test_a_forbidden_function_is_named_and_restored(W):
+    with pytest.raises(AssertionError, match="this exercise asks you not to call torch.softmax"):
+        check_function(lambda z: torch.softmax(z, 1), reference_softmax, W, forbid=["torch.softmax"])
+    with pytest.raises(AssertionError, match="not to call torch.Tensor.softmax"):
+        check_function(lambda z: z.softmax(1), reference_softmax, W, forbid=["torch.Tensor.softmax"])
+    assert torch.softmax(torch.zeros(2), 0).tolist() == [0.5, 0.5]  # put back afterwards
+    assert torch.zeros(2).softmax(0).tolist() == [0.5, 0.5]
+
+
+def test_in_place_contracts_check_the_callers_tensors(capsys):
+    def step(p, g, lr):  # p -= lr * g in place, returns nothing
+        p -= lr * g
+
+    def reference(p, g, lr):
+        p.sub_(lr * g)
+
+    p, g = torch.ones(3, dtype=torch.float64), torch.full((3,), 2.0, dtype=torch.float64)
+    assert check_function(step, reference, p, g, 0.1, inplace=[0], name="step") is True
+    assert p.tolist() == [1.0, 1.0, 1.0]  # the caller's own tensor is left alone: copies
+
+    def rebinds(p, g, lr):  # a new tensor bound to the local name: the caller's is unchanged
+        p = p - lr * g
+
+    with pytest.raises(AssertionError, match=r"step\[0\] is wrong"):
+        check_function(rebinds, reference, p, g, 0.1, inplace=[0], name="step")
 
 
 # --- misuse by the notebook's author -----------------------------------------------

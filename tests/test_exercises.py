@@ -17,7 +17,7 @@ import importlib
 import pytest
 
 from utils.checks import declared_mistakes
-from utils.exercises import MODULES, registry
+from utils.exercises import MODULES, grading, registry
 
 EXERCISES = registry()
 IDS = [e.id for e in EXERCISES]
@@ -34,7 +34,8 @@ def _lines(capsys):
 
 @pytest.mark.parametrize("entry", EXERCISES, ids=IDS)
 def test_the_reference_solution_passes(entry, capsys):
-    entry.checker(*reference_args(entry))
+    outcome = entry.checker(*reference_args(entry))
+    assert outcome.status == "passed" and outcome.points == outcome.possible > 0, outcome
     lines = _lines(capsys)
     assert lines, f"{entry.id} printed nothing"
     for line in lines:
@@ -45,7 +46,7 @@ def test_the_reference_solution_passes(entry, capsys):
 def test_every_stub_form_is_not_attempted(entry, capsys):
     assert entry.stubs, f"{entry.id} declares no stub form"
     for stub in entry.stubs:
-        entry.checker(*stub)
+        assert entry.checker(*stub).status == "not attempted"
         lines = _lines(capsys)
         assert lines and all(line.endswith("| not attempted yet") for line in lines), (stub, lines)
 
@@ -76,6 +77,19 @@ def test_every_declared_mistake_gets_its_own_hint(entry, label, wrong, capsys):
     with pytest.raises(AssertionError) as error:
         entry.checker(wrong)
     assert label in str(error.value), f"{entry.id}: the mistake {label!r} got another hint:\n{error.value}"
+
+
+@pytest.mark.parametrize("entry", [e for e in EXERCISES if e.answer[0].islower()],
+                         ids=[e.id for e in EXERCISES if e.answer[0].islower()])
+@pytest.mark.parametrize("odd", ["softmax", 42, lambda *a, **k: "text", lambda *a, **k: [1, 2],
+                                 lambda *a, **k: 1 / 0],
+                         ids=["a string", "a number", "returns text", "returns a list", "raises"])
+def test_odd_answers_get_an_assertion_error_never_anything_else(entry, odd, capsys):
+    with pytest.raises(AssertionError):
+        entry.checker(odd)
+    with grading():
+        outcome = entry.checker(odd)
+    assert outcome.status == "failed" and outcome.points == 0 and outcome.message
 
 
 def test_every_checker_of_every_chapter_is_registered():

@@ -21,9 +21,11 @@ def test_stubs_are_not_attempted(capsys):
     check_fixed_init(stub)
     check_initial_loss(None)
     check_fixed_init(None)
-    check_initial_loss(lambda V: None)
-    check_fixed_init(lambda weight, generator=None: None)  # returns None, weight untouched
-    assert capsys.readouterr().out.count("not attempted yet") == 7
+    assert capsys.readouterr().out.count("not attempted yet") == 5
+    with pytest.raises(AssertionError, match="forget `return`"):
+        check_initial_loss(lambda V: None)
+    with pytest.raises(AssertionError, match="fill it in place"):
+        check_fixed_init(lambda weight, generator=None: None)  # weight untouched
 
 
 def test_answers_of_other_types_are_read():

@@ -26,8 +26,9 @@ student and reference on separate copies of the arguments. Errors in the noteboo
 
 from __future__ import annotations
 
-import copy
 import contextlib
+import copy
+import importlib
 from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ import numpy as np
 import torch
 
 __all__ = ["CheckResult", "compare", "check", "check_all", "check_function", "format_diff",
-           "declared_mistakes"]
+           "declared_mistakes", "returned"]
 
 
 def format_diff(value, floor: float) -> str:
@@ -416,14 +417,97 @@ def declared_mistakes() -> Iterator[list[tuple[str, Callable, Any]]]:
         _DECLARED.remove(found)
 
 
+class _Forbidden(Exception):
+    """Raised by a function an exercise forbids, while the student's code runs."""
+
+
+def _resolve(dotted: str):
+    """(owner, attribute) of a dotted name such as ``torch.softmax`` or
+    ``torch.Tensor.softmax``."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:-1]:
+            owner = getattr(owner, part)
+        return owner, parts[-1]
+    raise ValueError(f"forbid: cannot find {dotted!r}")
+
+
+@contextlib.contextmanager
+def _forbidden(names: tuple[str, ...]) -> Iterator[None]:
+    saved = []
+    try:
+        for dotted in names:
+            owner, attr = _resolve(dotted)
+            saved.append((owner, attr, getattr(owner, attr)))
+
+            def refuse(*args, _name=dotted, **kwargs):
+                raise _Forbidden(f"this exercise asks you not to call {_name}")
+            setattr(owner, attr, refuse)
+        yield
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+
+def _describe(args: tuple) -> str:
+    """The arguments of a case, as a failure message shows them: shapes, not values."""
+    def one(x):
+        if isinstance(x, torch.Tensor):
+            return f"tensor{tuple(x.shape)}"
+        if isinstance(x, (list, tuple)):
+            return f"{type(x).__name__} of {len(x)}"
+        return repr(x) if len(repr(x)) <= 20 else type(x).__name__
+    return ", ".join(one(x) for x in args)
+
+
+_NOT_YET = object()  # the student's function raised NotImplementedError: a stub
+
+
+def _call_student(student_fn: Callable, args: tuple, name: str, forbid: tuple) -> Any:
+    """The student's answer for one case; any exception but the stub's becomes an
+    AssertionError that names it (a checker raises nothing else)."""
+    try:
+        with _forbidden(forbid):
+            got = student_fn(*args)
+    except NotImplementedError:
+        return _NOT_YET
+    except _Forbidden as err:
+        raise AssertionError(f"{name}: {err}.\nHint: write it with the basic operations the "
+                             "exercise names.") from None
+    except Exception as err:  # noqa: BLE001 - the student's bug, reported, not propagated
+        raise AssertionError(f"{name}: your function raised {type(err).__name__}: {err}\n"
+                             f"  called with: ({_describe(args)})\n"
+                             "Hint: run it yourself on these inputs and read the traceback.") from None
+    return got
+
+
 def check_function(student_fn: Callable | None, reference_fn: Callable, *args: Any,
                    name: str | None = None, mistakes: dict[str, Any] | None = None,
-                   **options: Any) -> bool:
-    """``check`` the output of ``student_fn(*args)`` against that of ``reference_fn(*args)``.
+                   cases: tuple | list = (), forbid: tuple | list = (),
+                   inplace: tuple | list = (), **options: Any) -> bool:
+    """``check`` the output of ``student_fn(*args)`` against that of ``reference_fn(*args)``,
+    on the shown case and then on each of ``cases``.
 
-    Each function gets its own copy of the arguments, so in-place changes stay private. A
-    student function raising ``NotImplementedError`` or returning None is not attempted;
-    other exceptions propagate. A mistake may be a function of the same arguments.
+    Each function gets its own copy of the arguments, so in-place changes stay private.
+
+    - Only a stub is "not attempted": ``student_fn`` None or ``...``, or a function that
+      raises ``NotImplementedError``. A written function that returns None (or ``...``)
+      where an answer is expected fails: "did you forget ``return``?".
+    - ``cases``: further argument tuples (hidden cases: other shapes, labels, step sizes),
+      checked after the shown one; a failure names the case and its shapes.
+    - ``forbid``: dotted names (``"torch.softmax"``) that raise while the student's
+      function runs, with a message naming them.
+    - ``inplace``: positions of arguments the function must change in place; after the
+      call each must equal the reference's (changed) copy.
+    - The student's exceptions become an ``AssertionError`` that names them; this function
+      raises nothing else for the student's code (``TypeError``/``ValueError`` only for
+      the author's mistakes in the options).
+
+    A mistake may be a function of the same arguments (see :func:`declared_mistakes`).
 
     >>> def softmax(x): raise NotImplementedError
     >>> check_function(softmax, lambda x: x.softmax(-1), torch.zeros(2, 3))
@@ -434,12 +518,45 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
         raise TypeError(f"reference_fn must be a function, got {reference_fn!r}")
     _validate(0, 0, None, mistakes, None)
     name = name or getattr(student_fn if callable(student_fn) else reference_fn, "__name__", "?")
-    expected = reference_fn(*_fresh(args))
-    try:
-        got = None if _is_stub(student_fn) else student_fn(*_fresh(args))
-    except NotImplementedError:
-        got = None
     for found in _DECLARED:
         found.extend((k, m, student_fn) for k, m in (mistakes or {}).items() if callable(m))
-    resolved = {k: m(*_fresh(args)) if callable(m) else m for k, m in (mistakes or {}).items()}
-    return check(got, expected, name=name, mistakes=resolved, **options)
+    for k, case in enumerate([args, *cases]):
+        label = name if k == 0 else f"{name}, hidden case {k} ({_describe(case)})"
+        ref_args = _fresh(case)
+        expected = reference_fn(*ref_args)
+        got = _NOT_YET if _is_stub(student_fn) else _call_student(student_fn, (mine := _fresh(case)), label, tuple(forbid))
+        if got is _NOT_YET:
+            return check(None, expected, name=label, **options)
+        if _is_stub(got) and not _is_stub(expected):
+            raise AssertionError(f"{label}: your function returned {got!r}.\nHint: did you "
+                                 "forget `return`? (Or a branch that returns nothing.)")
+        if inplace:  # the caller's own arguments, after the call (and the result, if any)
+            mine_after = tuple(mine[i] for i in inplace)
+            ref_after = tuple(ref_args[i] for i in inplace)
+            got, expected = ((mine_after, ref_after) if expected is None
+                             else ((got, *mine_after), (expected, *ref_after)))
+        resolved = {m: _mistake(fn, case, inplace) for m, fn in (mistakes or {}).items()}
+        check(got, expected, name=label, mistakes=resolved, **options)
+    return True
+
+
+def _mistake(mistake: Any, case: tuple, inplace) -> Any:
+    """A declared mistake's answer for one case (a function of the arguments, or a value)."""
+    if not callable(mistake):
+        return mistake
+    args = _fresh(case)
+    out = mistake(*args)
+    if not inplace:
+        return out
+    changed = tuple(args[i] for i in inplace)
+    return changed if out is None else (out, *changed)
+
+
+def returned(value: Any, name: str) -> Any:
+    """``value``, unless a written function returned nothing: then an ``AssertionError``
+    that asks whether ``return`` was forgotten (for checkers that call the student's
+    function themselves)."""
+    if value is None or value is Ellipsis:
+        raise AssertionError(f"{name}: your function returned {value!r}.\nHint: did you forget "
+                             "`return`? (Or a branch that returns nothing.)")
+    return value

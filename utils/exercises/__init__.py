@@ -13,18 +13,29 @@ checked against (``tests/test_solutions_shown.py``), and what
 ``scripts/new_exercise.py`` extends. The recipe for adding an exercise is the book's page
 "Adding an exercise" (``chapters/adding_exercises.md``).
 
-The checkers print their report and raise on a wrong answer; they return ``None``, so that
-a checker call as the last line of a cell shows only the report. (``utils.checks`` itself
-returns ``True``/``False`` for use in code.)
+The checkers print their report, raise ``AssertionError`` on a wrong answer (nothing else,
+whatever the answer), and return an :class:`Outcome` (exercise, status, points, message)
+that a grader can collect (:func:`grading`); in a notebook it adds nothing to the printed
+report. What each exercise is worth is :data:`POINTS`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
-from collections.abc import Callable
+import io
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["Exercise", "exercise", "registry", "MODULES"]
+__all__ = ["Exercise", "Outcome", "exercise", "registry", "grading", "MODULES", "POINTS"]
+
+#: Points per exercise id (``"<module>.<checker>"``); every other exercise is worth 1. The one
+#: place to change what an exercise is worth.
+POINTS: dict[str, float] = {
+    "hw1.check_backward": 2, "hw1.check_two_layer_gradients": 2,
+}
 
 #: the chapter modules, in the book's order
 MODULES = ("tools", "backprop", "hw1", "boolean", "optim", "init", "batchnorm", "regularization")
@@ -71,6 +82,80 @@ class Exercise:
         return f"{self.module}.{self.checker.__name__}"
 
 
+@dataclass
+class Outcome:
+    """What one checker call found: ``status`` is ``"passed"``, ``"failed"`` or ``"not
+    attempted"``; ``message`` holds the lines the checker printed and, on a failure, its
+    explanation and hint. True when passed. In a notebook it shows nothing more: the
+    checker has already printed its lines."""
+
+    exercise: str
+    status: str
+    points: float
+    possible: float
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.status == "passed"
+
+    def __repr__(self) -> str:
+        return f"{self.exercise}: {self.status} ({self.points:g} of {self.possible:g} points)"
+
+    def _ipython_display_(self) -> None:
+        """Nothing: the report is already on the screen."""
+
+
+class _Tee(io.StringIO):
+    """Keeps what is printed and passes it on."""
+
+    def __init__(self, out) -> None:
+        super().__init__()
+        self.out = out
+
+    def write(self, text: str) -> int:
+        self.out.write(text)
+        return super().write(text)
+
+
+_GRADING: list[bool] = []
+
+
+@contextlib.contextmanager
+def grading() -> Iterator[None]:
+    """Inside, a checker returns a failed :class:`Outcome` instead of raising, so that a
+    grader can collect every exercise's result."""
+    _GRADING.append(True)
+    try:
+        yield
+    finally:
+        _GRADING.pop()
+
+
+def _run(checker: Callable, exercise_id: str, answer: tuple) -> Outcome:
+    possible = POINTS.get(exercise_id, 1)
+    tee = _Tee(sys.stdout)
+    failure = None
+    with contextlib.redirect_stdout(tee):
+        try:
+            checker(*answer)
+        except AssertionError as err:
+            failure = str(err)
+        except Exception as err:  # noqa: BLE001 - odd input the checker could not read
+            failure = (f"{checker.__name__}: {type(err).__name__}: {err}\n(raised while "
+                       "checking your answer).\nHint: run your answer yourself on a small "
+                       "example, and check that it is the kind of value the exercise asks "
+                       "for (its type, shape and dtype).")
+    lines = [line for line in tee.getvalue().splitlines() if line.strip()]
+    if failure is not None:
+        outcome = Outcome(exercise_id, "failed", 0, possible, "\n".join(lines + [failure]))
+        if not _GRADING:
+            raise AssertionError(failure) from None
+        return outcome
+    waiting = bool(lines) and all(line.endswith("not attempted yet") for line in lines)
+    return Outcome(exercise_id, "not attempted" if waiting else "passed",
+                   0 if waiting else possible, possible, "\n".join(lines))
+
+
 _REGISTRY: dict[str, Exercise] = {}
 
 
@@ -82,12 +167,20 @@ def exercise(page: str, answer: str, **options) -> Callable[[Callable], Callable
         answer: the name the student's answer has (see :class:`Exercise`).
         options: ``spread``, ``stubs``, ``graded`` (see :class:`Exercise`).
 
-    The checker itself is returned unchanged.
+    The checker is returned wrapped: it prints its lines as before and returns an
+    :class:`Outcome`; it raises only ``AssertionError`` (an odd answer that the checker
+    itself cannot read becomes one too), and inside :func:`grading` not even that.
     """
     def register(checker: Callable) -> Callable:
-        entry = Exercise(checker, page, answer, **options)
+        exercise_id = f"{checker.__module__.rsplit('.', 1)[1]}.{checker.__name__}"
+
+        @functools.wraps(checker)
+        def run(*answer) -> Outcome:
+            return _run(checker, exercise_id, answer)
+
+        entry = Exercise(run, page, answer, **options)
         _REGISTRY[entry.id] = entry
-        return checker
+        return run
     return register
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from ..checks import check, check_function
+from ..checks import check, check_function, returned
 from . import exercise
 
 N, D, C, H = 8, 8, 4, 6  # examples (= features, see above), classes, hidden units
@@ -70,8 +70,13 @@ def _softmax_inputs() -> tuple[torch.Tensor, torch.Tensor]:
     return Z, Z + shift[:, None]  # (K, K), (K, K)
 
 
+def _both(answers: dict) -> dict:
+    """The answers on both inputs; a written function that returned nothing fails."""
+    return {label: returned(answer, label) for label, answer in answers.items()}
+
+
 def _on_both(fn: Callable) -> Callable:
-    return lambda Z, Z_large: {"softmax(Z)": fn(Z), "softmax(Z_large)": fn(Z_large)}
+    return lambda Z, Z_large: _both({"softmax(Z)": fn(Z), "softmax(Z_large)": fn(Z_large)})
 
 
 def _naive(Z: torch.Tensor) -> torch.Tensor:
@@ -126,8 +131,8 @@ def _cross_entropy_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def _on_both_ce(fn: Callable) -> Callable:
-    return lambda Z, Z_large, y: {"cross_entropy(Z, y)": fn(Z, y),
-                                  "cross_entropy(Z_large, y)": fn(Z_large, y)}
+    return lambda Z, Z_large, y: _both({"cross_entropy(Z, y)": fn(Z, y),
+                                        "cross_entropy(Z_large, y)": fn(Z_large, y)})
 
 
 @exercise("hw1_single_layer", "cross_entropy", graded=True)
@@ -222,8 +227,11 @@ def check_sgd_step(sgd_step: Callable | None) -> None:
     torch.optim.SGD(reference, lr=LR).step()
     expected = {"W": reference[0].detach(), "b": reference[1].detach()}
     params, grads = [W.clone(), b.clone()], [dW.clone(), db.clone()]
+    if sgd_step is not None and sgd_step is not ... and not callable(sgd_step):
+        raise AssertionError(f"sgd_step: expected a function, got {type(sgd_step).__name__} "
+                             f"{sgd_step!r:.40}.\nHint: define it with def sgd_step(params, grads, lr).")
     try:
-        if not callable(sgd_step):
+        if sgd_step is None or sgd_step is ...:
             raise NotImplementedError
         sgd_step(params, grads, LR)
     except NotImplementedError:

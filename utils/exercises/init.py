@@ -162,7 +162,9 @@ def _init_weight(init_: Callable, seed: int) -> torch.Tensor | None:
                              "new one.")
     out = out.detach().to(DTYPE)
     if out.isnan().all():
-        return None  # untouched
+        raise AssertionError("your init left the weight as it was: it must fill it in place.\n"
+                             "Hint: call an in-place method on the weight itself (its name ends "
+                             "in _), inside torch.no_grad().")
     if not out.isfinite().all():
         raise AssertionError("your init left NaN or inf in the weight.\n"
                              "Hint: every entry must be written (normal_ or uniform_ fills all).")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..checks import check, check_function
+from ..checks import check, check_function, returned
 from . import exercise
 from ..nn import Linear
 
@@ -109,7 +109,8 @@ def check_dropout_forward(dropout_forward: Callable | None) -> None:
         return {"train mode": train, "eval mode": eval}
 
     def student(x, mask, p):
-        return modes(dropout_forward(x, mask, p, True), dropout_forward(x, mask, p, False))
+        return modes(returned(dropout_forward(x, mask, p, True), "train mode"),
+                     returned(dropout_forward(x, mask, p, False), "eval mode"))
 
     def reference(x, mask, p):
         # F.dropout's rule, with our mask: kept entries scaled by 1/(1 - p); eval: identity
@@ -181,9 +182,10 @@ def _early_stopping_outcome(fn, folder: Path):
     try:
         answer = fn(model, train_epoch, val_loss, MAX_EPOCHS, PATIENCE, path)
     except NotImplementedError:
-        answer = None
-    if answer is None:
-        return None, path
+        return None, path  # the stub: not attempted
+    if answer is None or answer is ...:
+        raise AssertionError(f"early stopping: your function returned {answer!r}.\nHint: did "
+                             "you forget `return best_epoch, best_val_loss`?")
     best_epoch, best_loss = answer if isinstance(answer, (tuple, list)) and len(answer) == 2 \
         else (answer, None)
     return {"best epoch": best_epoch, "best val loss": best_loss,
