@@ -535,9 +535,29 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
             ref_after = tuple(ref_args[i] for i in inplace)
             got, expected = ((mine_after, ref_after) if expected is None
                              else ((got, *mine_after), (expected, *ref_after)))
-        resolved = {m: _mistake(fn, case, inplace) for m, fn in (mistakes or {}).items()}
+        resolved = _resolved(mistakes or {}, case, inplace)
+        if k and isinstance(expected, dict):  # name each quantity with its hidden case
+            suffix = label[len(name):]
+            expected, got = _relabel(expected, suffix), _relabel(got, suffix)
+            resolved = {m: _relabel(v, suffix) for m, v in resolved.items()}
         check(got, expected, name=label, mistakes=resolved, **options)
     return True
+
+
+def _relabel(x: Any, suffix: str) -> Any:
+    return {f"{key}{suffix}": value for key, value in x.items()} if isinstance(x, dict) else x
+
+
+def _resolved(mistakes: dict, case: tuple, inplace) -> dict:
+    """Each declared mistake's answer for one case; one that cannot happen on this case's
+    shapes (its function raises) is left out."""
+    resolved = {}
+    for label, mistake in mistakes.items():
+        try:
+            resolved[label] = _mistake(mistake, case, inplace)
+        except Exception:  # noqa: BLE001
+            continue
+    return resolved
 
 
 def _mistake(mistake: Any, case: tuple, inplace) -> Any:

@@ -66,10 +66,14 @@ def _loss_gradient(theta, x, y_star):
 def check_logistic_gradient(logistic_gradient: Callable | None) -> None:
     """Exercise: ``logistic_gradient(theta, x, y_star)`` -> d(-J)/d theta for one example."""
     theta, x, y_star = _logistic_example()
+    g = torch.Generator().manual_seed(20)  # hidden: the other label, and a longer x
+    hidden = [(theta, x, 0.0), (torch.randn(8, generator=g, dtype=DTYPE),
+                                torch.randn(8, generator=g, dtype=DTYPE), 0.0)]
     check_function(
         logistic_gradient,
         _loss_gradient,
         theta, x, y_star,
+        cases=hidden,
         name="dloss/dtheta",
         atol=1e-12,
         rtol=1e-10,

@@ -30,6 +30,9 @@ N, D, C, H = 8, 8, 4, 6  # examples (= features, see above), classes, hidden uni
 K = 5  # rows and classes of the softmax inputs (square, see above)
 LR = 0.1
 F64 = torch.float64
+#: what exercises 1 and 2 ask the student to write with exp, max, sum and log instead
+SOFTMAXES = ("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional.softmax",
+             "torch.log_softmax", "torch.Tensor.log_softmax", "torch.nn.functional.log_softmax")
 
 
 def _randn(generator: torch.Generator, *shape: int) -> torch.Tensor:
@@ -98,6 +101,7 @@ def check_softmax(softmax: Callable | None) -> None:
         _on_both(softmax) if callable(softmax) else softmax,
         _on_both(lambda Z: torch.softmax(Z, dim=1)),
         Z, Z_large,
+        forbid=SOFTMAXES,
         name="softmax",
         mistakes={
             "softmax without max-subtraction overflows: exp(1000) is inf and inf / inf is "
@@ -151,6 +155,8 @@ def check_cross_entropy(cross_entropy: Callable | None) -> None:
         _on_both_ce(cross_entropy) if callable(cross_entropy) else cross_entropy,
         _on_both_ce(F.cross_entropy),
         Z, Z_large, y,
+        forbid=SOFTMAXES + ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+                            "torch.logsumexp", "torch.Tensor.logsumexp"),
         name="cross_entropy",
         batch_size=N,
         mistakes={
@@ -191,10 +197,15 @@ def check_backward(backward: Callable | None) -> None:
     P = torch.softmax(logits, dim=1).detach()  # (N, C)
     Y = F.one_hot(y, C).to(F64)  # (N, C)
     dW, db = W.grad, b.grad  # (D, C), (C,)
+    g = torch.Generator().manual_seed(22)  # hidden: more examples than features, 3 classes
+    X2 = _randn(g, 11, 5)  # (11, 5)
+    P2 = torch.softmax(_randn(g, 11, 3), dim=1)  # (11, 3)
+    Y2 = F.one_hot(torch.randint(0, 3, (11,), generator=g), 3).to(F64)  # (11, 3)
     check_function(
         _named(backward, ("dW", "db")),
-        lambda X, P, Y: {"dW": dW, "db": db},
+        _autograd_layer_grads,
         X, P, Y,
+        cases=[(X2, P2, Y2)],
         name="backward",
         batch_size=N,
         mistakes={
@@ -209,6 +220,18 @@ def check_backward(backward: Callable | None) -> None:
                 {"db": torch.zeros(C, dtype=F64)},
         },
     )
+
+
+def _autograd_layer_grads(X, P, Y) -> dict:
+    """dW and db of the mean cross-entropy of logits ``X @ W + b`` whose softmax is ``P``,
+    by autograd: ``log P`` are such logits (a softmax ignores a shift per row), and W, b
+    enter them linearly, so the chain rule through a zero W and b gives the gradients."""
+    Z = P.log().requires_grad_()
+    (gZ,) = torch.autograd.grad(F.cross_entropy(Z, Y.argmax(dim=1)), Z)  # (N, C)
+    W0 = torch.zeros(X.shape[1], P.shape[1], dtype=F64, requires_grad=True)
+    b0 = torch.zeros(P.shape[1], dtype=F64, requires_grad=True)
+    dW, db = torch.autograd.grad(X @ W0 + b0, (W0, b0), gZ)
+    return {"dW": dW, "db": db}
 
 
 # --- exercise 4 ----------------------------------------------------------------------
