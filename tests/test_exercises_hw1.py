@@ -198,3 +198,19 @@ def test_a_missing_transpose_fails_the_hidden_case_with_more_examples_than_featu
         return X @ (P - Y) / len(X), (P - Y).mean(0)
     with pytest.raises(AssertionError, match="missing transpose"):
         check_backward(no_transpose)
+
+
+def test_rebinding_the_list_entries_does_not_pass():
+    def rebinds(params, grads, lr):
+        for i, (p, g) in enumerate(zip(params, grads)):
+            params[i] = p - lr * g  # the list changes; the tensors do not
+    with pytest.raises(AssertionError, match="did not change"):
+        check_sgd_step(rebinds)
+
+
+def test_subtracting_the_row_mean_fails_on_a_row_with_one_huge_logit():
+    def mean_shift(Z):
+        e = (Z - Z.mean(dim=1, keepdim=True)).exp()
+        return e / e.sum(dim=1, keepdim=True)
+    with pytest.raises(AssertionError, match="hidden case 1"):
+        check_softmax(mean_shift)

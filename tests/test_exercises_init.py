@@ -115,8 +115,8 @@ def test_other_good_inits_pass_and_in_place_without_return_or_generator_is_accep
     assert capsys.readouterr().out.count("| ok") == 5 * len(good)
 
 
-def test_fixed_init_explains_a_wrong_shape_or_nan():
-    with pytest.raises(AssertionError, match=r"returned shape \(3, 3\)"):
+def test_fixed_init_explains_a_new_tensor_or_nan():
+    with pytest.raises(AssertionError, match="returned a new tensor"):
         check_fixed_init(lambda w, generator=None: torch.zeros(3, 3))
     with pytest.raises(AssertionError, match="NaN or inf"):
         check_fixed_init(half_filled)
@@ -127,3 +127,10 @@ def test_the_checker_output_is_deterministic(capsys):
     first = capsys.readouterr().out
     check_fixed_init(solution.fixed_init_)
     assert capsys.readouterr().out == first
+
+
+def test_a_new_tensor_instead_of_filling_in_place_fails():
+    def rebinds(weight, generator=None):
+        return torch.randn(weight.shape, generator=generator, dtype=weight.dtype) * (5 / 3) / weight.shape[1] ** 0.5
+    with pytest.raises(AssertionError, match="returned a new tensor"):
+        check_fixed_init(rebinds)

@@ -97,10 +97,13 @@ def check_softmax(softmax: Callable | None) -> None:
     """
     Z, Z_large = _softmax_inputs()
     stable = lambda Z: (Z - Z.max(dim=1, keepdim=True).values).exp()  # noqa: E731
+    # hidden: one huge logit per row, which subtracting the row's mean does not tame
+    lopsided = torch.tensor([[3000.0, 0.0, 0.0], [0.0, -3000.0, 5.0]], dtype=F64)  # (2, 3)
     check_function(
         _on_both(softmax) if callable(softmax) else softmax,
         _on_both(lambda Z: torch.softmax(Z, dim=1)),
         Z, Z_large,
+        cases=[(lopsided, lopsided.T.contiguous())],
         forbid=SOFTMAXES,
         name="softmax",
         mistakes={
@@ -250,6 +253,7 @@ def check_sgd_step(sgd_step: Callable | None) -> None:
     torch.optim.SGD(reference, lr=LR).step()
     expected = {"W": reference[0].detach(), "b": reference[1].detach()}
     params, grads = [W.clone(), b.clone()], [dW.clone(), db.clone()]
+    own = list(params)  # the tensors themselves, as a model would hold them
     if sgd_step is not None and sgd_step is not ... and not callable(sgd_step):
         raise AssertionError(f"sgd_step: expected a function, got {type(sgd_step).__name__} "
                              f"{sgd_step!r:.40}.\nHint: define it with def sgd_step(params, grads, lr).")
@@ -260,14 +264,17 @@ def check_sgd_step(sgd_step: Callable | None) -> None:
     except NotImplementedError:
         check(None, expected, name="sgd_step")
         return
+    # the caller's own tensors, not whatever the list holds now: params[i] = params[i] - ...
+    # rebinds the list's entries and leaves the tensors (the model's weights) unchanged
     check(
-        {"W": params[0], "b": params[1]},
+        {"W": own[0], "b": own[1]},
         expected,
         name="sgd_step",
         mistakes={
-            "the parameters did not change. Inside the function, p = p - lr * g only "
-            "makes the name p point to a new tensor; change the tensor itself with "
-            "p -= lr * g (in place), as torch.optim.SGD does": {"W": W, "b": b},
+            "the parameters did not change. Inside the function, p = p - lr * g (or "
+            "params[i] = params[i] - lr * g) only makes a name or a list entry point to a "
+            "new tensor; change the tensor itself, in place, as torch.optim.SGD does":
+                {"W": W, "b": b},
             "moved uphill: the step goes against the gradient, p - lr * g, not p + lr * g":
                 {"W": W + LR * dW, "b": b + LR * db},
             "forgot the learning rate: the step is lr * g, not g": {"W": W - dW, "b": b - db},

@@ -153,6 +153,10 @@ def _init_weight(init_: Callable, seed: int) -> torch.Tensor | None:
         return None
     if out is None or out is ...:
         out = weight
+    if isinstance(out, torch.Tensor) and out is not weight:
+        raise AssertionError("your init returned a new tensor; the layer's own weight was not "
+                             "filled.\nHint: fill the given weight in place (a method whose "
+                             "name ends in _) and return that same tensor.")
     if not isinstance(out, torch.Tensor):
         raise AssertionError(f"your init returned {type(out).__name__}, not a tensor.\n"
                              "Hint: fill the weight in place (weight.normal_(...)) and return it.")
