@@ -142,3 +142,34 @@ def test_early_stopping_saving_every_epoch_is_caught():
     # restores the last epoch's file: the model ends with the wrong weights
     with pytest.raises(AssertionError, match="weights of the LAST epoch"):
         check_early_stopping(_early(save_always=True))
+
+
+def _early_stopping(model, train_epoch, val_loss, max_epochs, patience, path,
+                    improved=lambda loss, best: loss < best, restore_always=True):
+    best, best_epoch, bad = float("inf"), 0, 0
+    for epoch in range(1, max_epochs + 1):
+        train_epoch(model)
+        loss = val_loss(model)
+        if improved(loss, best):
+            best, best_epoch, bad = loss, epoch, 0
+            torch.save(model.state_dict(), path)
+        else:
+            bad += 1
+            if bad >= patience:
+                model.load_state_dict(torch.load(path))
+                return best_epoch, best
+    if restore_always:
+        model.load_state_dict(torch.load(path))
+    return best_epoch, best
+
+
+def test_the_hidden_runs_catch_a_tie_counted_as_improvement_and_a_restore_only_on_stop(capsys):
+    from utils.exercises import grading
+    check_early_stopping(_early_stopping)  # the right answer passes every run
+    assert "hidden case 2" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="EQUAL to the best is no improvement"):
+        check_early_stopping(lambda *a: _early_stopping(*a, improved=lambda loss, best: loss <= best))
+    with pytest.raises(AssertionError, match="restored only when training stopped early"):
+        check_early_stopping(lambda *a: _early_stopping(*a, restore_always=False))
+    with grading():
+        assert check_early_stopping(lambda *a: _early_stopping(*a, restore_always=False)).status == "failed"

@@ -145,6 +145,22 @@ def check_dropout_forward(dropout_forward: Callable | None) -> None:
 VAL_CURVE = [1.2, 1.0, 0.8, 0.7, 0.72, 0.69, 0.75, 0.73, 0.74, 0.71, 0.78, 0.8, 0.9, 0.95,
              1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3]
 MAX_EPOCHS, PATIENCE = 20, 3
+#: hidden runs: a tie with the best loss (which is no improvement), and a run that ends
+#: at max_epochs without stopping early (the best weights must be restored all the same)
+HIDDEN_CURVES = [([1.2, 1.0, 0.9, 0.9, 0.95, 1.0, 1.1, 1.2], 7), ([1.0, 0.9, 0.8, 0.85, 0.7, 0.75], 5)]
+_HIDDEN_WHAT = ["a tie with the best loss", "no early stop"]
+_HIDDEN_MISTAKE = [
+    "a loss EQUAL to the best is no improvement: compare with <, not <=, so the best epoch "
+    "stays the first one that reached it",
+    "the best weights were restored only when training stopped early: load the best "
+    "checkpoint back after the loop, however it ended"]
+
+
+def _hidden_mistake(k: int, expected: dict) -> dict:
+    if k == 1:
+        return {**{n: None for n in expected}, "best epoch": expected["best epoch"] + 1}
+    last = torch.full_like(expected["weight after"], float(expected["epochs trained"]))
+    return {**{n: None for n in expected}, "weight after": last}  # the last epoch's weight
 
 
 def _early_stopping_reference(model, train_epoch, val_loss, max_epochs, patience, path):
@@ -163,8 +179,10 @@ def _early_stopping_reference(model, train_epoch, val_loss, max_epochs, patience
     return best_epoch, best
 
 
-def _early_stopping_outcome(fn, folder: Path):
-    """Run ``fn`` on the scripted problem; everything the checker compares, as a dict."""
+def _early_stopping_outcome(fn, folder: Path, curve=None, max_epochs=MAX_EPOCHS):
+    """Run ``fn`` on the scripted problem (``VAL_CURVE``, or another validation curve);
+    everything the checker compares, as a dict."""
+    curve = VAL_CURVE if curve is None else curve
     model = Linear(1, 1, bias=False, dtype=DTYPE)
     with torch.no_grad():
         model.weight.zero_()
@@ -176,11 +194,11 @@ def _early_stopping_outcome(fn, folder: Path):
         epochs.append(1)
 
     def val_loss(model):
-        return VAL_CURVE[min(int(round(model.weight.item())), len(VAL_CURVE) - 1)]
+        return curve[min(int(round(model.weight.item())), len(curve) - 1)]
 
     path = folder / "best.pt"
     try:
-        answer = fn(model, train_epoch, val_loss, MAX_EPOCHS, PATIENCE, path)
+        answer = fn(model, train_epoch, val_loss, max_epochs, PATIENCE, path)
     except NotImplementedError:
         return None, path  # the stub: not attempted
     if answer is None or answer is ...:
@@ -242,3 +260,14 @@ def check_early_stopping(train_with_early_stopping: Callable | None) -> None:
             check(saved, w, name="checkpoint", atol=1e-12, rtol=1e-10,
                   mistakes={"the file holds the last epoch's weights: save only when the "
                             "validation loss improves": w + 3})
+        for k, (curve, epochs) in enumerate(HIDDEN_CURVES, 1) if done else ():
+            name = f"hidden case {k} ({_HIDDEN_WHAT[k - 1]})"
+            folders = [Path(ref) / f"hidden{k}", Path(yours) / f"hidden{k}"]
+            for folder in folders:
+                folder.mkdir()
+            hidden = [_early_stopping_outcome(f, folder, curve, epochs)[0] for f, folder
+                      in zip((_early_stopping_reference, train_with_early_stopping), folders)]
+            named = [None if h is None else {f"{n}, {name}": v for n, v in h.items()}
+                     for h in hidden + [_hidden_mistake(k, hidden[0])]]
+            check(named[1], named[0], name=name, atol=1e-12, rtol=1e-10,
+                  mistakes={_HIDDEN_MISTAKE[k - 1]: named[2]})
