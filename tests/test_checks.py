@@ -517,3 +517,13 @@ def test_format_diff_prints_bounds_at_the_rounding_floor_and_values_above_it():
     assert format_diff(float("nan"), 1e-12) == "nan"  # never hidden under a bound
     with pytest.raises(ValueError, match="positive floor, got 0"):
         format_diff(1.0, 0)
+
+
+@pytest.mark.parametrize("got, expected, hint", [
+    (torch.ones(1, 4), torch.ones(4), "extra dimension of size 1"),
+    (torch.ones(4), torch.ones(4, 1), "missing: use keepdim=True"),
+    (torch.arange(6.0).reshape(2, 3), torch.arange(6.0).reshape(3, 2), "Reshape the result"),
+])
+def test_a_shape_hint_names_the_extra_or_missing_dimension(got, expected, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check(got, expected, name="x")

@@ -173,3 +173,12 @@ def test_the_hidden_runs_catch_a_tie_counted_as_improvement_and_a_restore_only_o
         check_early_stopping(lambda *a: _early_stopping(*a, restore_always=False))
     with grading():
         assert check_early_stopping(lambda *a: _early_stopping(*a, restore_always=False)).status == "failed"
+
+
+def test_changing_x_in_place_is_named_not_blamed_on_eval():
+    def in_place(x, mask, p, training):
+        if training:
+            x *= mask / (1 - p)
+        return x
+    with pytest.raises(AssertionError, match="changed its input x in place"):
+        check_dropout_forward(in_place)

@@ -27,3 +27,12 @@ def test_one_hot_mistakes_are_named(wrong, hint):
 def test_frequency_mistakes_are_named(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         check_char_frequencies(wrong)
+
+
+def test_a_hard_coded_27_fails_the_hidden_cases():
+    def hard_coded(y, num_classes):
+        out = torch.zeros(len(y), 27)
+        out[torch.arange(len(y)), y] = 1.0
+        return out
+    with pytest.raises(AssertionError, match="hidden case 1"):
+        check_one_hot(hard_coded)

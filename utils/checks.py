@@ -220,7 +220,13 @@ def _shape_hint(g: np.ndarray, e: np.ndarray, atol: float, rtol: float) -> str:
     if g.ndim >= 2 and _close(np.swapaxes(g, -1, -2), e, atol, rtol):  # rectangular ones too
         return f"transposed: {wrong}, and your transpose is right (factor order, .T)."
     if g.size == e.size and _close(g.reshape(e.shape), e, atol, rtol):
-        return f"right numbers, wrong shape: {wrong}. Use keepdim=True, or reshape the result."
+        if g.ndim > e.ndim:  # e.g. (1, 4) for (4,)
+            return (f"right numbers, wrong shape: {wrong}. Your result has an extra dimension "
+                    "of size 1 (keepdim=True where none was wanted, or an unsqueeze): drop it.")
+        if g.ndim < e.ndim:  # e.g. (4,) for (4, 1)
+            return (f"right numbers, wrong shape: {wrong}. A dimension of size 1 is missing: "
+                    "use keepdim=True in the reduction, or unsqueeze.")
+        return f"right numbers, wrong shape: {wrong}. Reshape the result (or check the order of the dimensions)."
     return f"wrong shape: {wrong}. Check which dimensions each sum, mean or broadcast produces."
 
 

@@ -35,7 +35,7 @@ def _torch_step(make_opt, p, grad, state):
 def check_momentum_step(momentum_step: Callable | None) -> None:
     """Exercise: ``momentum_step(p, grad, buf, lr, momentum)`` -> (new p, new buf), torch's form."""
     p, grad, buf = _tensors(0, (3, 4), (3, 4), (3, 4))
-    lr, mu = 0.1, 0.9
+    lr, mu = 0.05, 0.9  # lr != 1 - mu, so that scaling by lr and damping by 1 - mu differ
 
     def reference(p, grad, buf, lr, mu):
         new_p, state = _torch_step(lambda ps: torch.optim.SGD(ps, lr=lr, momentum=mu), p, grad,
@@ -53,6 +53,9 @@ def check_momentum_step(momentum_step: Callable | None) -> None:
                 lambda p, g, b, lr, mu: (p - lr * b, mu * b + g),
             "the buffer was damped like an average, b <- mu b + (1 - mu) g: torch adds g itself":
                 lambda p, g, b, lr, mu: (p - lr * (mu * b + (1 - mu) * g), mu * b + (1 - mu) * g),
+            "the buffer was scaled by lr, b <- mu b + lr g: torch's buffer is mu b + g, and lr "
+            "multiplies only the step p <- p - lr b":
+                lambda p, g, b, lr, mu: (p - (mu * b + lr * g), mu * b + lr * g),
         },
     )
 

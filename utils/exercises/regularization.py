@@ -109,8 +109,14 @@ def check_dropout_forward(dropout_forward: Callable | None) -> None:
         return {"train mode": train, "eval mode": eval}
 
     def student(x, mask, p):
-        return modes(returned(dropout_forward(x, mask, p, True), "train mode"),
-                     returned(dropout_forward(x, mask, p, False), "eval mode"))
+        before = x.clone()
+        train = returned(dropout_forward(x, mask, p, True), "train mode")
+        if not torch.equal(x, before):
+            raise AssertionError(
+                "dropout: your function changed its input x in place (x *= mask, or x.mul_): "
+                "the layer below still needs those activations, and the next call sees the "
+                "changed ones.\nHint: compute a new tensor from x and return it.")
+        return modes(train, returned(dropout_forward(x, mask, p, False), "eval mode"))
 
     def reference(x, mask, p):
         # F.dropout's rule, with our mask: kept entries scaled by 1/(1 - p); eval: identity

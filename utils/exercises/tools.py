@@ -27,11 +27,13 @@ def check_one_hot(one_hot: Callable | None) -> None:
     The reference is ``torch.nn.functional.one_hot(y, num_classes).float()``.
     """
     y = _targets()
+    hidden = torch.tensor([4, 0, 2, 2, 1])  # hidden: 5 classes, where a hard-coded 27 fails
     check_function(
         one_hot,
         lambda y, c: F.one_hot(y, c).float(),
         y,
         NUM_CLASSES,
+        cases=[(hidden, 5), (hidden, 9)],
         name="one_hot",
         dtype=torch.float32,
         mistakes={
