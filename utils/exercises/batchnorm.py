@@ -37,6 +37,15 @@ BATCH, FEATURES, EPS, MOMENTUM = 32, 5, 1e-5, 0.1
 TOL = dict(atol=1e-10, rtol=1e-10)
 
 
+def _hidden(seed: int, batch: int = 7, features: int = 3):
+    """A hidden case: another batch size and feature count (7 examples of 3 features)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, features, generator=g, dtype=DTYPE) * 2 + 1  # (b, c)
+    gamma = 1 + 0.5 * torch.randn(features, generator=g, dtype=DTYPE)  # (c,)
+    beta = torch.randn(features, generator=g, dtype=DTYPE)  # (c,)
+    return x, gamma, beta
+
+
 def _example(seed: int):
     """x (BATCH, FEATURES) with a different mean and spread per feature; gamma, beta (FEATURES,)."""
     g = torch.Generator().manual_seed(seed)
@@ -64,6 +73,7 @@ def check_batchnorm_forward(batchnorm_forward: Callable | None) -> None:
         lambda x, gamma, beta, eps: F.batch_norm(x, None, None, gamma, beta, training=True,
                                                  eps=eps),
         x, gamma, beta, EPS, name="batchnorm forward y", **TOL,
+        cases=[(*_hidden(10), EPS)],
         mistakes={
             "unbiased variance (divided by B - 1): BatchNorm normalises with the biased batch "
             "variance, x.var(0, unbiased=False)":
@@ -161,6 +171,8 @@ def check_batchnorm_backward(batchnorm_backward: Callable | None) -> None:
     dy = torch.randn(BATCH, FEATURES, generator=torch.Generator().manual_seed(4), dtype=DTYPE)
     check_function(
         batchnorm_backward, _autograd_dx, dy, x, gamma, EPS, name="batchnorm backward dx", **TOL,
+        cases=[(torch.randn(7, 3, generator=torch.Generator().manual_seed(12), dtype=DTYPE),
+                *_hidden(11)[:2], EPS)],
         mistakes={
             "the mean(dy) term is missing: every x_i moves the batch mean, which every y_j "
             "depends on": lambda *a: _dx(*a, mean_term=False),

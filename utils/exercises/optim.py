@@ -79,8 +79,10 @@ def check_adam_step(adam_step: Callable | None) -> None:
         v = betas[1] * v + (1 - betas[1]) * grad**2
         return p - lr * m / (v.sqrt() + eps), m, v
 
+    hp, hg, hm, hv = _tensors(11, (2, 3), (2, 3), (2, 3), (2, 3))  # hidden: step 1, other betas
     check_function(
         adam_step, reference, p, grad, m, v, t, lr, betas, eps, name="adam step",
+        cases=[(hp, hg, hm * 0, hv.abs() * 0, 1, 1e-3, (0.8, 0.99), eps)],
         atol=1e-12, rtol=1e-10,
         mistakes={
             "no bias correction: divide m by (1 - beta1^t) and v by (1 - beta2^t) before the "
@@ -113,8 +115,10 @@ def check_rmsprop_step(rmsprop_step: Callable | None) -> None:
         v = alpha * v + (1 - alpha) * grad**2
         return p - lr * grad / (v + eps).sqrt(), v
 
+    hp, hg, hv = _tensors(12, (6,), (6,), (6,))  # hidden: another shape and alpha
     check_function(
         rmsprop_step, reference, p, grad, v, lr, alpha, eps, name="rmsprop step",
+        cases=[(hp, hg, hv.abs(), 1e-3, 0.9, eps)],
         atol=1e-12, rtol=1e-10,
         mistakes={
             "this is the buggy version unchanged: the running average must be of the SQUARED "
