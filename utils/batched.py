@@ -323,6 +323,7 @@ class Single:
     def write_back(self) -> None:
         """Nothing to copy: the model's own tensors were trained."""
 
+
 # -- the loss a plain loop prints, to the last bit ------------------------------------
 
 

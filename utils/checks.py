@@ -530,12 +530,13 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
         label = name if k == 0 else f"{name}, hidden case {k} ({_describe(case)})"
         ref_args = _fresh(case)
         expected = reference_fn(*ref_args)
-        got = _NOT_YET if _is_stub(student_fn) else _call_student(student_fn, (mine := _fresh(case)), label, tuple(forbid))
+        mine = _fresh(case)
+        got = _NOT_YET if _is_stub(student_fn) else _call_student(student_fn, mine, label,
+                                                                   tuple(forbid))
         if got is _NOT_YET:
             return check(None, expected, name=label, **options)
-        if _is_stub(got) and not _is_stub(expected):
-            raise AssertionError(f"{label}: your function returned {got!r}.\nHint: did you "
-                                 "forget `return`? (Or a branch that returns nothing.)")
+        if not _is_stub(expected):
+            returned(got, label)
         if inplace:  # the caller's own arguments, after the call (and the result, if any)
             mine_after = tuple(mine[i] for i in inplace)
             ref_after = tuple(ref_args[i] for i in inplace)

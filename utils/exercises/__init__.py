@@ -172,11 +172,9 @@ def exercise(page: str, answer: str, **options) -> Callable[[Callable], Callable
     itself cannot read becomes one too), and inside :func:`grading` not even that.
     """
     def register(checker: Callable) -> Callable:
-        exercise_id = f"{checker.__module__.rsplit('.', 1)[1]}.{checker.__name__}"
-
-        @functools.wraps(checker)
+        @functools.wraps(checker)  # the wrapper keeps the checker's name and module
         def run(*answer) -> Outcome:
-            return _run(checker, exercise_id, answer)
+            return _run(checker, entry.id, answer)
 
         entry = Exercise(run, page, answer, **options)
         _REGISTRY[entry.id] = entry
