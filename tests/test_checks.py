@@ -527,3 +527,58 @@ def test_format_diff_prints_bounds_at_the_rounding_floor_and_values_above_it():
 def test_a_shape_hint_names_the_extra_or_missing_dimension(got, expected, hint):
     with pytest.raises(AssertionError, match=hint):
         check(got, expected, name="x")
+
+
+# --- check_prediction: a number written down before a cell measures it -----------------
+
+from utils.checks import check_prediction  # noqa: E402
+
+
+@pytest.mark.parametrize("guess", [3.9, 4, np.float32(3.95), torch.tensor(3.9), torch.tensor([3.9]),
+                                   np.array(3.9)])
+def test_a_prediction_within_tolerance_passes_in_any_numeric_form(guess, capsys):
+    assert check_prediction(guess, 3.912, name="loss", tolerance=0.1) is True
+    assert capsys.readouterr().out.strip().endswith("| ok")
+
+
+@pytest.mark.parametrize("stub", [None, ...])
+def test_a_stub_prediction_is_not_attempted(stub, capsys):
+    assert check_prediction(stub, 3.912, name="loss", tolerance=0.1) is False
+    assert capsys.readouterr().out.strip() == "loss | not attempted yet"
+
+
+def test_a_wrong_prediction_names_the_gap_and_the_explanation(capsys):
+    with pytest.raises(AssertionError) as err:
+        check_prediction(2.0, 3.912, name="loss", tolerance=0.1, explain="think of 1/V")
+    text = str(err.value)
+    assert "1.91 below the measured 3.912" in text and "Hint: think of 1/V" in text
+    assert "off by -1.91" in capsys.readouterr().out
+
+
+def test_a_wrong_prediction_that_matches_a_declared_mistake_names_it():
+    with pytest.raises(AssertionError, match="known mistake: log base 10"):
+        check_prediction(1.7, 3.912, name="loss", tolerance=0.1,
+                         mistakes={"log base 10": np.log10(50)}, explain="think of 1/V")
+
+
+@pytest.mark.parametrize("odd, reason", [("3.9", "got str"), ([3.9, 4.0], "one number"),
+                                         (float("nan"), "finite"), (True, "got bool"),
+                                         (print, "got builtin_function_or_method")])
+def test_an_unreadable_prediction_fails_with_its_reason(odd, reason, capsys):
+    with pytest.raises(AssertionError, match=reason):
+        check_prediction(odd, 3.912, name="loss", tolerance=0.1)
+
+
+def test_prediction_author_errors_are_type_and_value_errors():
+    with pytest.raises(ValueError, match="tolerance"):
+        check_prediction(1.0, 1.0, name="x", tolerance=0)
+    with pytest.raises(TypeError, match="measured value"):
+        check_prediction(1.0, [1.0, 2.0], name="x", tolerance=0.1)
+
+
+def test_value_mistakes_of_a_prediction_are_declared():
+    from utils.checks import declared_mistakes
+    guess = 3.9
+    with declared_mistakes() as found:
+        check_prediction(guess, 3.912, name="loss", tolerance=0.1, mistakes={"base 10": 1.7})
+    assert found == [("base 10", 1.7, guess)]

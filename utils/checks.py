@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 __all__ = ["CheckResult", "compare", "check", "check_all", "check_function", "format_diff",
-           "declared_mistakes", "returned"]
+           "declared_mistakes", "returned", "check_prediction"]
 
 
 def format_diff(value, floor: float) -> str:
@@ -587,3 +587,67 @@ def returned(value: Any, name: str) -> Any:
         raise AssertionError(f"{name}: your function returned {value!r}.\nHint: did you forget "
                              "`return`? (Or a branch that returns nothing.)")
     return value
+
+
+def _number(x: Any) -> float:
+    """A predicted number as a float, or ``_Unreadable`` saying why it is not one."""
+    if isinstance(x, bool) or isinstance(x, str) or callable(x):
+        shown = repr(x) if len(repr(x)) <= 30 else type(x).__name__
+        raise _Unreadable(f"expected a number, got {type(x).__name__} {shown}")
+    r = _read(x)
+    if r.values.size != 1:
+        raise _Unreadable(f"expected one number, got {r.desc} of shape {tuple(r.values.shape)}")
+    value = float(r.values.ravel()[0])
+    if not np.isfinite(value):
+        raise _Unreadable(f"expected a finite number, got {value}")
+    return value
+
+
+def check_prediction(predicted: Any, measured: Any, *, name: str, tolerance: float,
+                     mistakes: dict[str, float] | None = None, explain: str = "") -> bool:
+    """Grade a number the student wrote down *before* a cell measured it.
+
+    Prints one line, ``name | predicted 3.9 | measured 3.91 | allowed ± 0.1 | ok``; True
+    when ``|predicted - measured| <= tolerance``; False (``not attempted yet``) while the
+    prediction is a stub (``None`` or ``...``). A wrong prediction raises ``AssertionError``
+    with the gap and a hint: the declared ``mistakes`` (``{description: the number that
+    mistake predicts}``) whose number is within ``tolerance`` of the prediction are named;
+    otherwise ``explain`` (the reasoning that closes the gap) is shown. A prediction that
+    is not one finite number (a string, a list of several, NaN) fails with that reason.
+
+    >>> check_prediction(2.3, 2.302, name="loss at init, V = 10", tolerance=0.05)
+    loss at init, V = 10 | predicted 2.3 | measured 2.302 | allowed ± 0.05 | ok
+    True
+    >>> check_prediction(..., 2.302, name="loss at init, V = 10", tolerance=0.05)
+    loss at init, V = 10 | not attempted yet
+    False
+    """
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be positive, got {tolerance!r}")
+    try:
+        truth = _number(measured)
+    except _Unreadable as err:
+        raise TypeError(f"the measured value of {name!r} must be one number: {err}") from None
+    for found in _DECLARED:
+        found.extend((label, value, predicted) for label, value in (mistakes or {}).items())
+    if _is_stub(predicted):
+        print(f"{name} | not attempted yet")
+        return False
+    try:
+        guess = _number(predicted)
+    except _Unreadable as err:
+        print(f"{name} | {err}")
+        raise AssertionError(f"{name}: your prediction cannot be read: {err}.\nHint: write "
+                             "one number, e.g. `prediction = 0.25`.") from None
+    gap = guess - truth
+    if abs(gap) <= tolerance:
+        print(f"{name} | predicted {guess:.4g} | measured {truth:.4g} | allowed ± {tolerance:g} | ok")
+        return True
+    print(f"{name} | predicted {guess:.4g} | measured {truth:.4g} | off by {gap:+.3g}")
+    named = [label for label, value in (mistakes or {}).items()
+             if abs(guess - _number(value)) <= tolerance]
+    hint = (f"your prediction matches a known mistake: {named[0]}." if named else
+            explain or "work it out again from the page's argument, then compare.")
+    raise AssertionError(f"{name}: your prediction {guess:.4g} is {abs(gap):.3g} "
+                         f"{'above' if gap > 0 else 'below'} the measured {truth:.4g} (allowed: "
+                         f"± {tolerance:g}).\nHint: {hint}")
