@@ -49,6 +49,23 @@ def _shown(fn) -> tuple[str, str]:
     return " ".join(doc.split()), "\n".join(lines).rstrip() + "\n"
 
 
+def _shown_value(module: str, name: str) -> str:
+    """The assignment of a reference value (a prediction, say) in its solutions module,
+    with the comment lines just above it, which give the reasoning."""
+    path = ROOT / "tests" / "solutions" / f"{module}.py"
+    source = path.read_text()
+    lines = source.splitlines()
+    for node in ast.parse(source).body:
+        targets = (node.targets if isinstance(node, ast.Assign) else
+                   [node.target] if isinstance(node, ast.AnnAssign) else [])
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            start = node.lineno - 1
+            while start and lines[start - 1].lstrip().startswith("#"):
+                start -= 1
+            return "\n".join(lines[start:node.end_lineno]) + "\n"
+    raise SystemExit(f"{path}: no top-level assignment of {name!r}")
+
+
 def render(page: str) -> str | None:
     """The Solutions block of ``page``, or None if the page has no function exercises."""
     parts = []
@@ -56,7 +73,7 @@ def render(page: str) -> str | None:
         if entry.page != page or entry.graded or not entry.answer[0].islower():
             continue
         fn = getattr(importlib.import_module(f"solutions.{entry.module}"), entry.answer)
-        doc, code = _shown(fn)
+        doc, code = _shown(fn) if callable(fn) else ("", _shown_value(entry.module, entry.answer))
         parts.append((doc + "\n\n" if doc else "") + textwrap.indent(code, "    "))
     if not parts:
         return None
@@ -74,7 +91,8 @@ def sync(path: Path, write: bool = True) -> bool:
     for entry in registry():  # the ids of the exercise cells
         if entry.page == path.stem and entry.answer[0].islower():
             for cell in nb.cells:
-                if cell.cell_type == "code" and re.search(rf"^def {re.escape(entry.answer)}\(",
+                answer = re.escape(entry.answer)  # a function, or a value (a prediction)
+                if cell.cell_type == "code" and re.search(rf"^(def {answer}\(|{answer}\s*=)",
                                                          cell.source, re.M):
                     cell.id = f"ex-{entry.answer}"
                     at = nb.cells.index(cell)  # the exercise's text: the Markdown just above
