@@ -8,6 +8,8 @@
 #   standalone   each notebook copied alone into an empty folder runs from a wheel of utils
 #                in a throwaway environment, as on Colab; `make lab` serves a notebook whose
 #                setup and checker cells run in a live kernel
+#   grading      `python -m utils.grade` on a synthetic class made from the graded notebook:
+#                every row of the gradebook as expected, within two minutes
 #   nbval        every notebook re-executed and compared with its committed outputs
 #   build    the book from an empty _build/ with -W (warnings are errors)
 #   browser  every page of the built site in headless Chromium, offline
@@ -58,9 +60,10 @@ stage() {  # stage NAME LIMIT_SECONDS COMMAND...
 }
 PYTEST=".venv/bin/python -m pytest"
 stage install     900 bash scripts/setup_env.sh --browser
-stage unit        600 $PYTEST tests -m "not book and not site and not portability and not standalone" -q
+stage unit        600 $PYTEST tests -m "not book and not site and not portability and not standalone and not grading" -q
 stage portability 300 $PYTEST tests -m portability -q
 stage standalone  300 $PYTEST tests -m standalone -q
+stage grading     300 $PYTEST tests -m grading -q
 # nbval's kernels inherit the numeric environment from the repository's conftest.py
 stage nbval      1200 $PYTEST --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
                           --nbval-cell-timeout=300 --nbval-kernel-startup-timeout=60 \

@@ -25,11 +25,13 @@ import contextlib
 import functools
 import importlib
 import io
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["Exercise", "Outcome", "exercise", "registry", "grading", "MODULES", "POINTS"]
+__all__ = ["Exercise", "Outcome", "exercise", "registry", "grading", "hidden_seed",
+           "hidden_generator", "MODULES", "POINTS"]
 
 #: Points per exercise id (``"<module>.<checker>"``); every other exercise is worth 1. The one
 #: place to change what an exercise is worth.
@@ -39,6 +41,31 @@ POINTS: dict[str, float] = {
 
 #: the chapter modules, in the book's order
 MODULES = ("tools", "backprop", "hw1", "boolean", "optim", "init", "batchnorm", "regularization")
+
+
+#: The environment variable with the instructor's hidden-case seed (the grader sets it).
+HIDDEN_SEED_ENV = "TNN_HIDDEN_SEED"
+
+
+def hidden_seed() -> int:
+    """The instructor's hidden-case seed: ``$TNN_HIDDEN_SEED`` as an integer, 0 when unset
+    (the public cases, which the pages print). ``python -m utils.grade --seed`` sets it."""
+    text = os.environ.get(HIDDEN_SEED_ENV, "").strip()
+    try:
+        return int(text) if text else 0
+    except ValueError:
+        raise ValueError(f"${HIDDEN_SEED_ENV} must be an integer seed, got {text!r}") from None
+
+
+def hidden_generator(offset: int) -> "torch.Generator":
+    """A seeded ``torch.Generator`` for one checker's hidden cases (``offset`` tells the
+    checkers apart): seeded with ``offset`` itself under the public seed 0, and with a mix
+    of ``offset`` and :func:`hidden_seed` otherwise, so that an instructor's seed changes
+    every checker's hidden cases and students cannot tune to the published ones."""
+    import torch
+
+    seed = hidden_seed()
+    return torch.Generator().manual_seed(offset if seed == 0 else (seed * 1_000_003 + offset) % 2**62)
 
 
 def _not_yet(*args, **kwargs):
