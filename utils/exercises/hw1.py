@@ -2,84 +2,84 @@
 
 The homework takes the notebook's worked example, a single-layer network for two classes
 (logistic regression), to C classes: ``softmax``, ``cross_entropy``, the gradients of the
-layer (``backward``), an SGD step (``sgd_step``) and, as a bonus, a hidden tanh layer
-(``two_layer_gradients``). Each checker draws fixed float64 inputs from its own seeded
-generator, computes the expected answer with PyTorch (``torch.softmax``,
-``F.cross_entropy``, autograd, ``torch.optim.SGD``) and names the usual mistakes.
+layer (``backward``), an SGD step (``sgd_step``), a prediction of the loss before training
+(``initial_loss``) and, as a bonus, a hidden tanh layer (``two_layer_gradients``). Each
+checker draws fixed float64 inputs from its own seeded generator, computes the expected
+answer with PyTorch (``torch.softmax``, ``F.cross_entropy``, autograd,
+``torch.optim.SGD``) and names the usual mistakes.
 
-Some inputs are square on purpose. With as many examples as features (``N == D``) a
-forgotten transpose, ``X @ (P - Y)`` for ``X.T @ (P - Y)``, still runs, so the checker can
-name the mistake instead of leaving the student with PyTorch's shape error; with as many
-rows as classes, a forgotten ``keepdim=True`` in softmax runs too, for the same reason.
+Every checker hands the student's own function to :func:`utils.checks.check_function`,
+with the shown case first and then hidden cases that vary what the exercise leaves free
+(the number of examples, features, hidden units and classes, the learning rate, rows with
+one huge logit, ties). Each typical mistake is declared once, as the function a student who
+made it would write; the generic tests plant every one of them. The mistakes are written
+from PyTorch's answer wherever they can be (``n * F.cross_entropy(...)`` for a sum instead
+of a mean), so that this module, which students import, does not spell out the answers.
 
-Left out on purpose: the reference solutions. Students import this module, so they live in
-``tests/solutions/hw1.py``, where only the tests use them.
+The shown inputs are square on purpose. With as many examples as features (``N == D``) a
+forgotten transpose in the gradient still runs, so the checker can name the mistake
+instead of leaving the student with PyTorch's shape error; with as many rows as classes,
+a forgotten ``keepdim=True`` in softmax runs too, for the same reason. The hidden cases
+are not square, so neither mistake can pass.
+
+Left out on purpose: the reference solutions. They live in ``tests/solutions/hw1.py``,
+where only the tests use them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-from ..checks import check, check_function, returned
+from ..checks import check, check_function, check_prediction
 from . import exercise
 
-N, D, C, H = 8, 8, 4, 6  # examples (= features, see above), classes, hidden units
-K = 5  # rows and classes of the softmax inputs (square, see above)
-LR = 0.1
 F64 = torch.float64
 #: what exercises 1 and 2 ask the student to write with exp, max, sum and log instead
 SOFTMAXES = ("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional.softmax",
-             "torch.log_softmax", "torch.Tensor.log_softmax", "torch.nn.functional.log_softmax")
+             "torch.log_softmax", "torch.Tensor.log_softmax", "torch.nn.functional.log_softmax",
+             "torch.special.softmax", "torch.special.log_softmax")
+LOSSES = ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+          "torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp")
+
+# PyTorch's own functions, kept before any checker forbids them: the declared mistakes are
+# written from PyTorch's answers, and the generic tests run them as a student's code.
+_softmax, _log_softmax, _cross_entropy = torch.softmax, torch.log_softmax, F.cross_entropy
 
 
 def _randn(generator: torch.Generator, *shape: int) -> torch.Tensor:
     return torch.randn(*shape, generator=generator, dtype=F64)
 
 
-def _layer_inputs(seed: int) -> tuple[torch.Tensor, ...]:
-    """A batch and a linear layer: X (N, D), W (D, C), b (C,), labels y (N,)."""
-    g = torch.Generator().manual_seed(seed)
-    X = _randn(g, N, D)  # (N, D)
-    W = _randn(g, D, C)  # (D, C)
-    b = _randn(g, C)  # (C,)
-    y = torch.randint(0, C, (N,), generator=g)  # (N,)
-    return X, W, b, y
+def _labels(generator: torch.Generator, n: int, classes: int) -> torch.Tensor:
+    return torch.randint(0, classes, (n,), generator=generator)  # (n,) int64
 
 
-def _named(fn: Callable, names: Sequence[str]) -> Callable:
-    """Run ``fn`` and label the tensors of its returned tuple, so each gets its own line."""
-
-    def run(*args):
-        out = fn(*args)
-        if out is not None and not (isinstance(out, (tuple, list)) and len(out) == len(names)):
-            raise AssertionError(
-                f"{getattr(fn, '__name__', 'the function')} should return {len(names)} "
-                f"tensors ({', '.join(names)}), got {type(out).__name__}"
-                + (f" of {len(out)}" if isinstance(out, (tuple, list)) else ""))
-        return None if out is None else dict(zip(names, out))
-
-    return run if callable(fn) else fn
+def _one_hot(y: torch.Tensor, classes: int) -> torch.Tensor:
+    return F.one_hot(y, classes).to(F64)  # (n, classes)
 
 
-# --- exercise 1 ----------------------------------------------------------------------
-def _softmax_inputs() -> tuple[torch.Tensor, torch.Tensor]:
+# --- exercise 1: softmax -------------------------------------------------------------
+def _softmax_cases() -> tuple[torch.Tensor, list[tuple[torch.Tensor]]]:
+    """The shown logits (5, 5) and the hidden ones: rows shifted by +-1000, one huge logit
+    per row (which a shift by the row's mean does not tame), other shapes, a row of ties."""
     g = torch.Generator().manual_seed(0)
-    Z = 3 * _randn(g, K, K)  # (K, K)
-    # rows pushed far up or down: exp() of them overflows to inf or underflows to 0
-    shift = torch.tensor([1000.0, -1000.0, 1000.0, -1000.0, 0.0], dtype=F64)  # (K,)
-    return Z, Z + shift[:, None]  # (K, K), (K, K)
+    Z = 3 * _randn(g, 5, 5)  # (5, 5)
+    shift = torch.tensor([1000.0, -1000.0, 1000.0, -1000.0, 0.0], dtype=F64)  # (5,)
+    lopsided = torch.tensor([[3000.0, 0.0, 0.0], [0.0, -3000.0, 5.0]], dtype=F64)  # (2, 3)
+    wide = 4 * _randn(g, 3, 10)  # (3, 10): more classes than rows
+    tall = _randn(g, 7, 2)  # (7, 2)
+    tall[3] = 2.5  # a row of ties
+    return Z, [(Z + shift[:, None],), (lopsided,), (lopsided.T.contiguous(),), (wide,), (tall,)]
 
 
-def _both(answers: dict) -> dict:
-    """The answers on both inputs; a written function that returned nothing fails."""
-    return {label: returned(answer, label) for label, answer in answers.items()}
-
-
-def _on_both(fn: Callable) -> Callable:
-    return lambda Z, Z_large: _both({"softmax(Z)": fn(Z), "softmax(Z_large)": fn(Z_large)})
+def _shifted_exp(Z: torch.Tensor) -> torch.Tensor:
+    """exp of the logits shifted so that each row's largest is 0, from PyTorch's softmax."""
+    P = _softmax(Z, dim=1)
+    return P / P.max(dim=1, keepdim=True).values
 
 
 def _naive(Z: torch.Tensor) -> torch.Tensor:
@@ -91,55 +91,62 @@ def _naive(Z: torch.Tensor) -> torch.Tensor:
 def check_softmax(softmax: Callable | None) -> None:
     """Exercise 1: ``softmax(logits)`` -> (N, C) probabilities, each row summing to 1.
 
-    Checked on ordinary logits ``Z`` and on ``Z_large``, whose rows are shifted by +-1000:
-    ``exp`` of those overflows, so only a softmax that subtracts each row's maximum passes.
-    The reference is ``torch.softmax(Z, dim=1)``.
+    Shown: 5 x 5 logits. Hidden: the same rows shifted by +-1000 (``exp`` overflows), rows
+    with one huge logit, 3 x 10 and 7 x 2 logits, a row of ties. The reference is
+    ``torch.softmax(Z, dim=1)``, which the student may not call.
     """
-    Z, Z_large = _softmax_inputs()
-    stable = lambda Z: (Z - Z.max(dim=1, keepdim=True).values).exp()  # noqa: E731
-    # hidden: one huge logit per row, which subtracting the row's mean does not tame
-    lopsided = torch.tensor([[3000.0, 0.0, 0.0], [0.0, -3000.0, 5.0]], dtype=F64)  # (2, 3)
+    Z, cases = _softmax_cases()
     check_function(
-        _on_both(softmax) if callable(softmax) else softmax,
-        _on_both(lambda Z: torch.softmax(Z, dim=1)),
-        Z, Z_large,
-        cases=[(lopsided, lopsided.T.contiguous())],
-        forbid=SOFTMAXES,
-        name="softmax",
+        softmax, lambda Z: _softmax(Z, dim=1), Z,
+        cases=cases, forbid=SOFTMAXES, name="softmax",
         mistakes={
-            "softmax without max-subtraction overflows: exp(1000) is inf and inf / inf is "
-            "NaN. Subtract each row's max before exp(); the result is the same": _on_both(_naive),
-            "the max of the whole matrix was subtracted, not each row's: rows far below it "
-            "underflow to 0 / 0. Use Z.max(dim=1, keepdim=True).values": _on_both(
-                lambda Z: (Z - Z.max()).exp() / (Z - Z.max()).exp().sum(dim=1, keepdim=True)),
-            "normalised over the batch (dim=0) instead of over the classes (dim=1)": _on_both(
-                lambda Z: (Z - Z.max(dim=0).values).exp() / (Z - Z.max(dim=0).values).exp().sum(dim=0)),
-            "row i was divided by the sum of another row: the (N,) row sums need "
-            "keepdim=True, shape (N, 1), to broadcast along each row": _on_both(
-                lambda Z: stable(Z) / stable(Z).sum(dim=1)),
-            "each row had another row's max subtracted: Z.max(dim=1) needs keepdim=True, "
-            "shape (N, 1), to broadcast along each row": _on_both(
-                lambda Z: _naive(Z - Z.max(dim=1).values)),
+            "exp() overflowed: exp of a logit near 1000 is inf, and inf / inf is NaN. The "
+            "exercise's text says which shift of a row changes no probability": _naive,
+            "one shift for the whole matrix: rows far below its largest logit underflow to "
+            "0 / 0. Each row needs its own shift": lambda Z: _naive(Z - Z.max()),
+            "each row was shifted by its mean: a row with one huge logit still overflows. "
+            "The shift must bring the row's largest logit down":
+                lambda Z: _naive(Z - Z.mean(dim=1, keepdim=True)),
+            "normalised over the batch instead of over the classes: your columns sum to 1, "
+            "the rows must": lambda Z: _softmax(Z, dim=0),
+            "divided by the sum of the whole matrix: each row must sum to 1 on its own":
+                lambda Z: _shifted_exp(Z) / _shifted_exp(Z).sum(),
+            "row i was divided by the sum of another row: a vector of N row sums broadcasts "
+            "along the columns, not along the rows; keep its reduced dimension":
+                lambda Z: _shifted_exp(Z) / _shifted_exp(Z).sum(dim=1),
+            "each row had another row's maximum subtracted: a vector of N row maxima "
+            "broadcasts along the columns, not along the rows; keep its reduced dimension":
+                lambda Z: _naive(Z - Z.max(dim=1).values),
         },
     )
 
 
-# --- exercise 2 ----------------------------------------------------------------------
-def _cross_entropy_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    X, W, b, y = _layer_inputs(seed=1)
-    Z = X @ W + b  # (N, C)
-    # row 0 pushed up and row 1 down by 1000 (exp() overflows, underflows); in row 2 the
-    # true class sits 1000 below the others, so its softmax probability underflows to 0
-    shift = torch.zeros(N, dtype=F64)  # (N,)
-    shift[0], shift[1] = 1000.0, -1000.0
-    Z_large = Z + shift[:, None]  # (N, C)
-    Z_large[2, y[2]] -= 1000.0
-    return Z, Z_large, y
+# --- exercise 2: cross-entropy -------------------------------------------------------
+def _cross_entropy_cases() -> tuple[tuple, list[tuple]]:
+    """The shown case, 8 examples of 4 classes, and hidden ones: rows pushed up and down
+    by 1000 and a true class 1000 below the others (its probability underflows to 0);
+    5 examples of 11 classes whose labels miss the last class; 12 examples of 3 classes
+    with a row of ties."""
+    g = torch.Generator().manual_seed(1)
+    Z, y = 2 * _randn(g, 8, 4), _labels(g, 8, 4)  # (8, 4), (8,)
+    Z_large = Z.clone()
+    Z_large[0] += 1000.0  # exp() overflows
+    Z_large[1] -= 1000.0  # exp() underflows
+    Z_large[2, y[2]] -= 1000.0  # the true class's probability underflows to 0
+    Z_many = 3 * _randn(g, 5, 11)  # (5, 11)
+    y_many = torch.tensor([0, 7, 3, 9, 7])  # class 10 never occurs
+    Z_few, y_few = _randn(g, 12, 3), _labels(g, 12, 3)  # (12, 3), (12,)
+    Z_few[5] = -1.0  # ties
+    return (Z, y), [(Z_large, y), (Z_many, y_many), (Z_few, y_few)]
 
 
-def _on_both_ce(fn: Callable) -> Callable:
-    return lambda Z, Z_large, y: _both({"cross_entropy(Z, y)": fn(Z, y),
-                                        "cross_entropy(Z_large, y)": fn(Z_large, y)})
+def _losses(Z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(N,) the loss of each example, by PyTorch."""
+    return _cross_entropy(Z, y, reduction="none")
+
+
+def _true_logit(Z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return Z.gather(1, y[:, None])[:, 0]  # (N,)
 
 
 @exercise("hw1_single_layer", "cross_entropy", graded=True)
@@ -147,162 +154,278 @@ def check_cross_entropy(cross_entropy: Callable | None) -> None:
     """Exercise 2: ``cross_entropy(logits, y)`` -> the mean over the batch of
     ``-log softmax(logits)[i, y[i]]``, computed from the logits without overflow.
 
-    ``logits`` (N, C), ``y`` (N,) integer labels. Checked on ordinary logits ``Z`` and on
-    ``Z_large``, where exp() overflows or a true class's probability underflows to 0. The
-    reference is ``F.cross_entropy(logits, y)``.
+    ``logits`` (N, C), ``y`` (N,) integer labels. Shown: 8 examples of 4 classes. Hidden:
+    logits where exp() overflows or a true class's probability underflows to 0, 11 classes
+    (more than examples, the last never a label), 3 classes with ties. The reference is
+    ``F.cross_entropy(logits, y)``, which the student may not call.
     """
-    Z, Z_large, y = _cross_entropy_inputs()
-    rows = torch.arange(N)
-    log_softmax = lambda Z: Z - Z.logsumexp(dim=1, keepdim=True)  # noqa: E731
+    (Z, y), cases = _cross_entropy_cases()
     check_function(
-        _on_both_ce(cross_entropy) if callable(cross_entropy) else cross_entropy,
-        _on_both_ce(F.cross_entropy),
-        Z, Z_large, y,
-        forbid=SOFTMAXES + ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
-                            "torch.logsumexp", "torch.Tensor.logsumexp"),
-        name="cross_entropy",
-        batch_size=N,
+        cross_entropy, _cross_entropy, Z, y,
+        cases=cases, forbid=SOFTMAXES + LOSSES, name="cross_entropy",
         mistakes={
-            "log(softmax(Z)) underflows: exp(-1000) is 0 in float64, so a class 1000 below "
-            "the top one gets probability 0, and -log(0) is inf. Take the log on paper "
-            "first: log softmax(Z)[i, c] = Z[i, c] - logsumexp(Z[i]), where "
-            "logsumexp(z) = m + log(sum(exp(z - m))) with m the row max": _on_both_ce(
-                lambda Z, y: -torch.log(torch.softmax(Z, dim=1)[rows, y]).mean()),
-            "exp() without max-subtraction overflows (or underflows to log(0)): compute "
-            "logsumexp(z) as m + log(sum(exp(z - m))) with m the row max": _on_both_ce(
-                lambda Z, y: (Z.exp().sum(dim=1).log() - Z[rows, y]).mean()),
-            "Z[:, y] picks, for every row, the columns of all N labels (an (N, N) block). "
-            "Pair row i with label y[i]: Z[torch.arange(N), y]": _on_both_ce(
-                lambda Z, y: Z.logsumexp(dim=1).mean() - Z[:, y].mean()),
-            "-log softmax was averaged over every class, not taken at each row's true class":
-                _on_both_ce(lambda Z, y: -log_softmax(Z).mean()),
-            "divided by N * C instead of N: .mean() of an (N, C) matrix such as Y * log P "
-            "averages over the classes too. Sum over the classes, then average over the "
-            "examples": _on_both_ce(lambda Z, y: -(F.one_hot(y, C) * log_softmax(Z)).mean()),
+            "the log of a probability that underflowed to 0: a class 1000 below the top "
+            "one gets probability 0 in float64, its log is -inf and the loss inf. Do not "
+            "compute probabilities at all: simplify log P on paper first":
+                lambda Z, y: -_softmax(Z, dim=1).gather(1, y[:, None]).log().mean(),
+            "exp() overflowed to inf (or a whole row underflowed, and log(0) = -inf): "
+            "shift each row's logits before exp(), as in exercise 1":
+                lambda Z, y: (Z.exp().sum(dim=1).log() - _true_logit(Z, y)).mean(),
+            "the shift subtracted inside exp() was not added back: your log of the sum is "
+            "off by each row's shift":
+                lambda Z, y: (_losses(Z, y) - Z.max(dim=1).values).mean(),
+            "each example was paired with every label (an (N, N) block of logits), not "
+            "with its own label: index row i together with y[i]":
+                lambda Z, y: (_losses(Z, y) + _true_logit(Z, y)).mean() - Z[:, y].mean(),
+            "-log P was averaged over every class, not taken at each example's true class":
+                lambda Z, y: -_log_softmax(Z, dim=1).mean(),
+            "your loss is C times too small: it was averaged over the classes as well as "
+            "over the examples (the mean of an (N, C) matrix divides by N * C)":
+                lambda Z, y: _cross_entropy(Z, y) / Z.shape[1],
+            "your loss is N times too large: the loss is the mean over the examples, not "
+            "their sum": lambda Z, y: _cross_entropy(Z, y, reduction="sum"),
+            "wrong sign: a cross-entropy is never negative, since no probability exceeds 1":
+                lambda Z, y: -_cross_entropy(Z, y),
         },
     )
 
 
-# --- exercise 3 ----------------------------------------------------------------------
+# --- exercise 3: the gradients of the layer ------------------------------------------
+def _layer_case(seed: int, n: int, d: int, classes: int) -> tuple[torch.Tensor, ...]:
+    """X (n, d), probs (n, classes) of the logits of a random layer, one-hot Y."""
+    g = torch.Generator().manual_seed(seed)
+    X, W, b = _randn(g, n, d), _randn(g, d, classes), _randn(g, classes)
+    return X, _softmax(X @ W + b, dim=1), _one_hot(_labels(g, n, classes), classes)
+
+
+def _logit_grad(P: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """dL/dZ (N, C) of the mean cross-entropy at logits whose softmax is ``P``, by
+    autograd: ``log P`` are such logits (a softmax ignores a shift per row)."""
+    Z = P.log().requires_grad_()
+    (gZ,) = torch.autograd.grad(_cross_entropy(Z, Y.argmax(dim=1)), Z)
+    return gZ
+
+
+def _autograd_layer_grads(X, P, Y) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dW, db) of the mean cross-entropy of logits ``X @ W + b`` whose softmax is ``P``,
+    by autograd: W and b enter the logits linearly, so the chain rule through a zero W
+    and b gives the gradients."""
+    W0 = torch.zeros(X.shape[1], P.shape[1], dtype=F64, requires_grad=True)
+    b0 = torch.zeros(P.shape[1], dtype=F64, requires_grad=True)
+    dW, db = torch.autograd.grad(X @ W0 + b0, (W0, b0), _logit_grad(P, Y))
+    return dW, db
+
+
 @exercise("hw1_single_layer", "backward", graded=True)
 def check_backward(backward: Callable | None) -> None:
     """Exercise 3: ``backward(X, probs, Y)`` -> ``(dW, db)`` for ``logits = X @ W + b``.
 
     The loss is the mean cross-entropy; ``probs`` (N, C) = softmax(logits), ``Y`` (N, C)
-    one-hot labels; ``dW`` has the shape of W, (D, C), and ``db`` that of b, (C,). The
-    reference is autograd's ``W.grad`` and ``b.grad`` after ``F.cross_entropy(...).backward()``.
+    one-hot labels; ``dW`` has the shape of W, (D, C), and ``db`` that of b, (C,). Shown:
+    N = D = 8, C = 4. Hidden: 11 examples of 5 features and 3 classes, 3 examples of 6
+    features and 7 classes. The reference is autograd.
     """
-    X, W, b, y = _layer_inputs(seed=2)
-    W.requires_grad_()
-    b.requires_grad_()
-    logits = X @ W + b  # (N, C)
-    F.cross_entropy(logits, y).backward()
-    P = torch.softmax(logits, dim=1).detach()  # (N, C)
-    Y = F.one_hot(y, C).to(F64)  # (N, C)
-    dW, db = W.grad, b.grad  # (D, C), (C,)
-    g = torch.Generator().manual_seed(22)  # hidden: more examples than features, 3 classes
-    X2 = _randn(g, 11, 5)  # (11, 5)
-    P2 = torch.softmax(_randn(g, 11, 3), dim=1)  # (11, 3)
-    Y2 = F.one_hot(torch.randint(0, 3, (11,), generator=g), 3).to(F64)  # (11, 3)
+    X, P, Y = _layer_case(2, 8, 8, 4)
+    ref = _autograd_layer_grads
     check_function(
-        _named(backward, ("dW", "db")),
-        _autograd_layer_grads,
-        X, P, Y,
-        cases=[(X2, P2, Y2)],
+        backward, ref, X, P, Y,
+        cases=[_layer_case(22, 11, 5, 3), _layer_case(23, 3, 6, 7)],
         name="backward",
-        batch_size=N,
         mistakes={
-            "missing transpose: X @ (P - Y) has the right shape here only because N == D. "
-            "dW[d, c] sums x[i, d] * (P - Y)[i, c] over the examples i, which is X.T @ (P - Y)":
-                lambda X, P, Y: {"dW": X @ (P - Y) / N},
-            "sign error: the loss decreases as the true class's logit grows, so its gradient "
-            "with respect to the logits is (P - Y) / N, not (Y - P) / N":
-                {"dW": -dW, "db": -db},
-            "forgot the bias gradient: db is not zero. Each logit depends on b with "
-            "derivative 1, so db sums (P - Y) / N over the examples":
-                {"db": torch.zeros(C, dtype=F64)},
+            "dW is missing a transpose: its shape comes out right here only because N == D. "
+            "Each entry dW[d, c] sums over the examples":
+                lambda X, P, Y: (X @ _logit_grad(P, Y), ref(X, P, Y)[1]),
+            "dW came out transposed, with shape (C, D) instead of the shape of W, (D, C)":
+                lambda X, P, Y: (ref(X, P, Y)[0].T, ref(X, P, Y)[1]),
+            "sign error: the loss falls as the true class's logit grows, so its gradient "
+            "with respect to that logit is negative":
+                lambda X, P, Y: tuple(-g for g in ref(X, P, Y)),
+            "db is N times too large: the bias gradient is a mean over the examples too":
+                lambda X, P, Y: (ref(X, P, Y)[0], len(X) * ref(X, P, Y)[1]),
+            "your gradients are N times too large: the loss is the mean over the examples, "
+            "and each gradient is a mean too": lambda X, P, Y: tuple(len(X) * g for g in ref(X, P, Y)),
+            "db is zero: the bias does get a gradient, since every logit moves one for one "
+            "with its bias": lambda X, P, Y: (ref(X, P, Y)[0], torch.zeros(P.shape[1], dtype=F64)),
+            "db was reduced over the classes instead of over the examples: it has one entry "
+            "per class": lambda X, P, Y: (ref(X, P, Y)[0], _logit_grad(P, Y).sum(dim=1)),
         },
     )
 
 
-def _autograd_layer_grads(X, P, Y) -> dict:
-    """dW and db of the mean cross-entropy of logits ``X @ W + b`` whose softmax is ``P``,
-    by autograd: ``log P`` are such logits (a softmax ignores a shift per row), and W, b
-    enter them linearly, so the chain rule through a zero W and b gives the gradients."""
-    Z = P.log().requires_grad_()
-    (gZ,) = torch.autograd.grad(F.cross_entropy(Z, Y.argmax(dim=1)), Z)  # (N, C)
-    W0 = torch.zeros(X.shape[1], P.shape[1], dtype=F64, requires_grad=True)
-    b0 = torch.zeros(P.shape[1], dtype=F64, requires_grad=True)
-    dW, db = torch.autograd.grad(X @ W0 + b0, (W0, b0), gZ)
-    return {"dW": dW, "db": db}
+# --- exercise 4: the SGD step --------------------------------------------------------
+class Parameters(tuple):
+    """The list of parameter tensors the checker passes to ``sgd_step``: a model holds
+    these very tensors, so assigning a new tensor to an entry (``params[i] = ...``)
+    changes nothing for it, and here changes nothing at all."""
+
+    def __setitem__(self, index, value) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
-# --- exercise 4 ----------------------------------------------------------------------
+def _sgd_case(seed: int, lr: float, *shapes: tuple[int, ...]) -> tuple:
+    g = torch.Generator().manual_seed(seed)
+    params = Parameters(_randn(g, *s) for s in shapes)
+    grads = tuple(_randn(g, *s) for s in shapes)
+    return params, grads, lr
+
+
+def _torch_sgd(params, grads, lr) -> None:
+    """One step of ``torch.optim.SGD``, written into ``params`` in place."""
+    leaves = [p.detach().clone().requires_grad_() for p in params]
+    for leaf, grad in zip(leaves, grads):
+        leaf.grad = grad.detach().clone()
+    torch.optim.SGD(leaves, lr=lr).step()
+    with torch.no_grad():
+        for p, leaf in zip(params, leaves):
+            p.copy_(leaf)
+
+
+def _is_stub(fn: Callable | None, args: tuple) -> bool:
+    """Whether ``fn`` is an untouched stub (None, ``...``, or raises NotImplementedError on
+    ``args``, a copy of the shown case); anything else is left to check_function."""
+    if fn is None or fn is ...:
+        return True
+    try:
+        fn(*args)
+    except NotImplementedError:
+        return True
+    except Exception:  # noqa: BLE001 - check_function reports it
+        return False
+    return False
+
+
+def _sgd_rebinding(params, grads, lr):
+    for p, g in zip(params, grads):
+        p = p - lr * g  # noqa: F841 - the mistake: a new tensor, the caller's is unchanged
+
+
+def _sgd_uphill(params, grads, lr):
+    for p, g in zip(params, grads):
+        p += lr * g
+
+
+def _sgd_without_lr(params, grads, lr):
+    for p, g in zip(params, grads):
+        p -= g
+
+
+def _sgd_zeroing_grads(params, grads, lr):
+    for p, g in zip(params, grads):
+        p -= lr * g
+        g.zero_()
+
+
+def _sgd_into_grads(params, grads, lr):
+    for g, p in zip(params, grads):  # the names swapped
+        p -= lr * g
+
+
 @exercise("hw1_single_layer", "sgd_step", graded=True)
 def check_sgd_step(sgd_step: Callable | None) -> None:
     """Exercise 4: ``sgd_step(params, grads, lr)`` updates each tensor of ``params`` in place,
-    ``p -= lr * g``, and returns nothing.
+    and returns nothing; ``grads`` stay as they are.
 
-    Checked on ``params = [W, b]`` with ``lr = 0.1``; the reference is one step of
-    ``torch.optim.SGD(params, lr=0.1)`` with the same gradients.
+    Shown: ``params = [W, b]`` with W (8, 4), ``lr = 0.1``. Hidden: three tensors of other
+    shapes with ``lr = 0.5``, and one with the integer ``lr = 2``. The reference is one step
+    of ``torch.optim.SGD`` with the same gradients. The checker compares the caller's own
+    tensors after the call: rebinding a name or a list entry leaves them unchanged.
     """
-    g = torch.Generator().manual_seed(3)
-    W, b, dW, db = _randn(g, D, C), _randn(g, C), _randn(g, D, C), _randn(g, C)
-    reference = [W.clone().requires_grad_(), b.clone().requires_grad_()]
-    reference[0].grad, reference[1].grad = dW.clone(), db.clone()
-    torch.optim.SGD(reference, lr=LR).step()
-    expected = {"W": reference[0].detach(), "b": reference[1].detach()}
-    params, grads = [W.clone(), b.clone()], [dW.clone(), db.clone()]
-    own = list(params)  # the tensors themselves, as a model would hold them
-    if sgd_step is not None and sgd_step is not ... and not callable(sgd_step):
-        raise AssertionError(f"sgd_step: expected a function, got {type(sgd_step).__name__} "
-                             f"{sgd_step!r:.40}.\nHint: define it with def sgd_step(params, grads, lr).")
-    try:
-        if sgd_step is None or sgd_step is ...:
-            raise NotImplementedError
-        sgd_step(params, grads, LR)
-    except NotImplementedError:
-        check(None, expected, name="sgd_step")
+    params, grads, lr = _sgd_case(3, 0.1, (8, 4), (4,))
+    if _is_stub(sgd_step, _sgd_case(3, 0.1, (8, 4), (4,))):
+        # check_function cannot say "not attempted" for a function that returns nothing
+        check(None, (params, grads), name="sgd_step")
         return
-    # the caller's own tensors, not whatever the list holds now: params[i] = params[i] - ...
-    # rebinds the list's entries and leaves the tensors (the model's weights) unchanged
-    check(
-        {"W": own[0], "b": own[1]},
-        expected,
-        name="sgd_step",
+    check_function(
+        sgd_step, _torch_sgd, params, grads, lr,
+        cases=[_sgd_case(33, 0.5, (5, 3), (3,), (3, 2)), _sgd_case(34, 2, (6,))],
+        inplace=(0, 1), name="sgd_step",
         mistakes={
-            "the parameters did not change. Inside the function, p = p - lr * g (or "
-            "params[i] = params[i] - lr * g) only makes a name or a list entry point to a "
-            "new tensor; change the tensor itself, in place, as torch.optim.SGD does":
-                {"W": W, "b": b},
-            "moved uphill: the step goes against the gradient, p - lr * g, not p + lr * g":
-                {"W": W + LR * dW, "b": b + LR * db},
-            "forgot the learning rate: the step is lr * g, not g": {"W": W - dW, "b": b - db},
+            "the parameters did not change: inside the function, assigning to a name or to "
+            "a list entry makes it point to a new tensor, and the caller's tensor stays as "
+            "it was. Change the tensor itself, in place, as torch.optim.SGD does":
+                _sgd_rebinding,
+            "the gradients changed and the parameters did not: the step went into the "
+            "wrong list": _sgd_into_grads,
+            "moved uphill: the step must go against the gradient": _sgd_uphill,
+            "forgot the learning rate: each step is scaled by lr": _sgd_without_lr,
+            "the gradients were zeroed after the step: leave them as they are; clearing "
+            "them is the training loop's job (optimizer.zero_grad())": _sgd_zeroing_grads,
         },
     )
 
 
-# --- bonus ---------------------------------------------------------------------------
-def _two_layer_inputs() -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-    g = torch.Generator().manual_seed(4)
-    X = _randn(g, N, D)  # (N, D)
-    y = torch.randint(0, C, (N,), generator=g)  # (N,)
-    params = [0.5 * _randn(g, D, H), _randn(g, H),  # W1 (D, H), b1 (H,)
-              _randn(g, H, C), _randn(g, C)]  # W2 (H, C), b2 (C,)
-    return X, F.one_hot(y, C).to(F64), params
+# --- exercise 5: the loss before training --------------------------------------------
+@functools.cache
+def _initial_loss() -> float:
+    """The mean cross-entropy, on the digits' training set, of exercise 6's softmax
+    regression before its first step: W = 0.01 * randn(64, 10) from the generator
+    seeded with 3, b = 0."""
+    from ..data import digits_splits
+
+    (X, y), _ = digits_splits(test_size=0.25)
+    X = X.to(F64)  # (1347, 64)
+    W = 0.01 * torch.randn(64, 10, generator=torch.Generator().manual_seed(3), dtype=F64)
+    return _cross_entropy(X @ W, y).item()
 
 
-def _autograd_gradients(X: torch.Tensor, Y: torch.Tensor, params: list[torch.Tensor],
-                        tanh_grad: bool = True) -> dict[str, torch.Tensor]:
-    """Gradients of the two-layer loss by autograd. With ``tanh_grad=False`` the backward
-    pass treats tanh as the identity (forward unchanged): the 'forgot tanh's derivative'
-    mistake, computed without writing out any gradient formula."""
+@exercise("hw1_single_layer", "initial_loss", stubs=((None,), (...,)), graded=True)
+def check_initial_loss(initial_loss) -> None:
+    """Exercise 5: predict the loss of the untrained softmax regression on the digits
+    (10 classes, weights of order 0.01, zero bias), within 0.05 of the measured one."""
+    check_prediction(
+        initial_loss, _initial_loss(), name="loss before training", tolerance=0.05,
+        mistakes={
+            "a log to base 10; the cross-entropy uses the natural log": 1.0,
+            "the probability of the true class; the loss is its negative log": 0.1,
+            "the starting loss of a two-class model; the digits have 10 classes": 0.6931,
+            "the number of classes itself; the loss is a log-probability": 10.0,
+            "zero: an untrained model is not right yet, it is unsure": 0.0,
+            "a count of features, not classes: the loss depends on how many classes share "
+            "the probability": 4.159,
+            "a negative loss: no probability exceeds 1, so -log P is never negative": -2.303,
+        },
+        explain="with weights of order 0.01 every logit is close to 0. What probability "
+                "does the softmax give each of the 10 classes then, and what is the "
+                "cross-entropy of that probability for the true class?",
+    )
+
+
+# --- bonus: two layers ---------------------------------------------------------------
+def _two_layer_case(seed: int, n: int, d: int, h: int, classes: int) -> tuple:
+    g = torch.Generator().manual_seed(seed)
+    X, y = _randn(g, n, d), _labels(g, n, classes)
+    params = [0.5 * _randn(g, d, h), _randn(g, h),  # W1 (d, h), b1 (h,)
+              _randn(g, h, classes), _randn(g, classes)]  # W2 (h, classes), b2 (classes,)
+    return X, _one_hot(y, classes), params
+
+
+class _Tanh(torch.autograd.Function):
+    """tanh forward; backward with the derivative ``slope(a, tanh(a))`` (a mistake's)."""
+
+    @staticmethod
+    def forward(ctx, a, slope):
+        out = torch.tanh(a)
+        ctx.save_for_backward(a, out)
+        ctx.slope = slope
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        return grad * ctx.slope(a, out), None
+
+
+def _autograd_two_layer(X, Y, params, slope=None) -> tuple[torch.Tensor, ...]:
+    """(dW1, db1, dW2, db2) of the two-layer loss by autograd; with ``slope``, the backward
+    pass uses that derivative of tanh instead of the right one (forward unchanged)."""
     W1, b1, W2, b2 = (p.detach().clone().requires_grad_() for p in params)
     A = X @ W1 + b1  # (N, H)
-    Hid = torch.tanh(A) if tanh_grad else A + (torch.tanh(A) - A).detach()  # (N, H)
-    logits = Hid @ W2 + b2  # (N, C)
-    F.cross_entropy(logits, Y.argmax(dim=1)).backward()
-    return {"dW1": W1.grad, "db1": b1.grad, "dW2": W2.grad, "db2": b2.grad}
+    Hid = torch.tanh(A) if slope is None else _Tanh.apply(A, slope)  # (N, H)
+    loss = _cross_entropy(Hid @ W2 + b2, Y.argmax(dim=1))
+    return torch.autograd.grad(loss, (W1, b1, W2, b2))
 
 
 @exercise("hw1_single_layer", "two_layer_gradients", graded=True)
@@ -310,22 +433,32 @@ def check_two_layer_gradients(two_layer_gradients: Callable | None) -> None:
     """Bonus: ``two_layer_gradients(X, Y, params)`` -> ``(dW1, db1, dW2, db2)``.
 
     The network is ``P = softmax(tanh(X @ W1 + b1) @ W2 + b2)`` with ``params = [W1, b1,
-    W2, b2]`` and the mean cross-entropy loss; ``Y`` (N, C) is one-hot. The reference is
+    W2, b2]`` and the mean cross-entropy loss; ``Y`` (N, C) is one-hot. Shown: N = D = 8,
+    h = 6, C = 4. Hidden: (N, D, h, C) = (10, 5, 3, 7) and (3, 9, 12, 2). The reference is
     autograd.
     """
-    X, Y, params = _two_layer_inputs()
-    expected = _autograd_gradients(X, Y, params)
+    ref = _autograd_two_layer
     check_function(
-        _named(two_layer_gradients, tuple(expected)),
-        lambda X, Y, params: expected,
-        X, Y, params,
+        two_layer_gradients, ref, *_two_layer_case(4, 8, 8, 6, 4),
+        cases=[_two_layer_case(44, 10, 5, 3, 7), _two_layer_case(45, 3, 9, 12, 2)],
         name="two_layer_gradients",
-        batch_size=N,
         mistakes={
             "forgot tanh's derivative: the gradient reaching the hidden layer's input "
-            "A = X @ W1 + b1 is the gradient with respect to tanh(A) times 1 - tanh(A)**2":
-                lambda X, Y, params: _autograd_gradients(X, Y, params, tanh_grad=False),
-            "sign error: the gradient with respect to the logits is (P - Y) / N, not (Y - P) / N":
-                {k: -v for k, v in expected.items()},
+            "passes through tanh, and is scaled by its slope there":
+                lambda X, Y, params: ref(X, Y, params, lambda a, t: torch.ones_like(a)),
+            "tanh's derivative was taken at the wrong place: written in terms of the "
+            "hidden layer's input instead of its output":
+                lambda X, Y, params: ref(X, Y, params, lambda a, t: 1 - a**2),
+            "tanh's derivative lacks a square": lambda X, Y, params: ref(
+                X, Y, params, lambda a, t: 1 - t),
+            "sign error: every gradient points the wrong way. Check the gradient with "
+            "respect to the logits first": lambda X, Y, params: tuple(-g for g in ref(X, Y, params)),
+            "your gradients are N times too large: the loss is the mean over the examples, "
+            "and each gradient is a mean too":
+                lambda X, Y, params: tuple(len(X) * g for g in ref(X, Y, params)),
+            "both bias gradients are zero: a bias gets a gradient, since what it feeds "
+            "moves one for one with it": lambda X, Y, params: (
+                ref(X, Y, params)[0], torch.zeros_like(params[1]),
+                ref(X, Y, params)[2], torch.zeros_like(params[3])),
         },
     )
