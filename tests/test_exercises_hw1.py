@@ -295,3 +295,71 @@ def test_two_layers_with_a_square_hidden_layer_only_fails_the_hidden_cases():
         return X.T @ dA, dA.sum(0), Hid.T @ dZ, dZ.sum(0)
     with pytest.raises(AssertionError, match="your function raised RuntimeError"):
         check_two_layer_gradients(no_W2_transpose)
+
+
+# --- the declared mistakes, as students write them -------------------------------------------
+# The checkers declare each mistake from PyTorch's answer; these are the same mistakes in a
+# student's words, to show that the declared ones stand for the code students write.
+def _exp_shifted(Z):
+    return (Z - Z.max(dim=1, keepdim=True).values).exp()
+
+
+def _log_probs(Z):
+    m = Z.max(dim=1, keepdim=True).values
+    return Z - m - (Z - m).exp().sum(dim=1, keepdim=True).log()
+
+
+def _rows(y):
+    return torch.arange(len(y))
+
+
+def _two_layer(slope):
+    def wrong(X, Y, params):
+        W1, b1, W2, b2 = params
+        A = X @ W1 + b1
+        Hid = torch.tanh(A)
+        dZ = (solution.softmax(Hid @ W2 + b2) - Y) / len(X)
+        dA = (dZ @ W2.T) * slope(A, Hid)
+        return X.T @ dA, dA.sum(0), Hid.T @ dZ, dZ.sum(0)
+    return wrong
+
+
+def _sgd(update):
+    def wrong(params, grads, lr):
+        for p, g in zip(params, grads):
+            update(p, g, lr)
+    return wrong
+
+
+STUDENT_MISTAKES = [
+    (check_softmax, lambda Z: _exp_shifted(Z) / _exp_shifted(Z).sum(dim=1), "another row"),
+    (check_softmax, lambda Z: _exp_shifted(Z) / _exp_shifted(Z).sum(), "whole matrix"),
+    (check_softmax, lambda Z: (Z - Z.max(0).values).exp() / (Z - Z.max(0).values).exp().sum(0),
+     "over the batch"),
+    (check_softmax, lambda Z: (Z - Z.mean(1, keepdim=True)).exp()
+     / (Z - Z.mean(1, keepdim=True)).exp().sum(1, keepdim=True), "shifted by its mean"),
+    (check_cross_entropy, lambda Z, y: -(F.one_hot(y, Z.shape[1]) * _log_probs(Z)).mean(),
+     "C times too small"),
+    (check_cross_entropy, lambda Z, y: -_log_probs(Z)[_rows(y), y].sum(), "N times too large"),
+    (check_cross_entropy, lambda Z, y: _log_probs(Z)[_rows(y), y].mean(), "wrong sign"),
+    (check_cross_entropy, lambda Z, y: ((Z - Z.max(1, keepdim=True).values).exp().sum(1).log()
+                                        - Z[_rows(y), y]).mean(), "not added back"),
+    (check_backward, lambda X, P, Y: (X.T @ (P - Y), (P - Y).sum(0)), "N times too large"),
+    (check_backward, lambda X, P, Y: (X.T @ (P - Y) / len(X), (P - Y).sum(0)), "db is N times"),
+    (check_backward, lambda X, P, Y: ((P - Y).T @ X / len(X), (P - Y).mean(0)), "transposed"),
+    (check_backward, lambda X, P, Y: (X.T @ (P - Y) / len(X), (P - Y).mean(1)),
+     "reduced over the classes"),
+    (check_two_layer_gradients, _two_layer(lambda A, H: 1 - A**2), "at the wrong place"),
+    (check_two_layer_gradients, _two_layer(lambda A, H: 1 - H), "lacks a square"),
+    (check_two_layer_gradients, _two_layer(lambda A, H: 1), "forgot tanh's derivative"),
+    (check_sgd_step, _sgd(lambda p, g, lr: p.add_(lr * g)), "moved uphill"),
+    (check_sgd_step, _sgd(lambda p, g, lr: p.sub_(g)), "forgot the learning rate"),
+    (check_sgd_step, _sgd(lambda p, g, lr: g.sub_(lr * p)), "wrong list"),
+]
+
+
+@pytest.mark.parametrize("checker, wrong, hint", STUDENT_MISTAKES,
+                         ids=[f"{c.__name__}: {h}" for c, _, h in STUDENT_MISTAKES])
+def test_mistakes_written_as_students_write_them_get_their_hints(checker, wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checker(wrong)
