@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from solutions import boolean as solution
-from utils.boolean import Perceptron
+from utils.boolean import Perceptron, ThresholdCircuit
 from utils.exercises import boolean as ex
 
 PLANTED = [(ex.check_committee, ex.COMMITTEE_MISTAKES), (ex.check_exactly, ex.EXACTLY_MISTAKES),
@@ -35,13 +35,21 @@ def test_every_planted_mistake_gets_its_own_hint(checker, label, wrong, capsys):
     assert label in str(error.value), f"{label!r} got another hint:\n{error.value}"
 
 
+def _veto_of_n(k, n):  # ties only for k = 0, with every input on
+    c = ThresholdCircuit(n)
+    h = c.add(dict.fromkeys(range(n), 1), -(k + 1))
+    c.add({**dict.fromkeys(range(n), 1), h: -n}, -k)
+    return c
+
+
 def test_hidden_cases_catch_what_the_shown_case_hides(capsys):
     """The weights copied from the page's XOR network, a fixed input size and a veto that
-    ties at k = 0 all pass exactly(1, 2) and fail a hidden case, which the message names."""
-    for mistake in (ex._mistake_weak_veto, ex._mistake_tie_veto, ex._mistake_fixed_size):
-        with pytest.raises(AssertionError, match="hidden case"):
+    ties at k = 0 only all pass exactly(1, 2) and fail a hidden case, which the message names."""
+    for mistake in (ex._mistake_weak_veto, _veto_of_n, ex._mistake_fixed_size):
+        with pytest.raises(AssertionError, match="hidden case") as error:
             ex.check_exactly(mistake)
         assert "exactly(k=1, n=2) | right on all 4 inputs" in capsys.readouterr().out
+    assert "a tie" in str(error.value) or mistake is ex._mistake_fixed_size
 
 
 def test_triangle_probes_lie_near_every_edge():

@@ -170,10 +170,10 @@ def _mistake_early_veto(k, n):  # the switch-off unit fires at k already
     return c
 
 
-def _mistake_tie_veto(k, n):  # a veto of n cancels n ones exactly when k = 0
+def _mistake_tie_veto(k, n):  # a veto just as large as the count can get above k: a tie
     c = ThresholdCircuit(n)
     h = c.add(_ones(n), -(k + 1))
-    c.add({**_ones(n), h: -n}, -k)
+    c.add({**_ones(n), h: -(n - k)}, -k)
     return c
 
 
@@ -206,8 +206,8 @@ EXACTLY_MISTAKES = {  # label: the function a student who made the mistake would
     "off is outweighed by the count": _mistake_weak_veto,
     "the output never fires: the unit meant to switch it off above k already fires at k "
     "ones": _mistake_early_veto,
-    "wrong only for k = 0 with every input on: there the switch-off exactly cancels the "
-    "count, a tie, and a unit fires on a tie": _mistake_tie_veto,
+    "wrong only when every input is on: there the switch-off exactly cancels the count, a "
+    "tie, and a unit fires on a tie": _mistake_tie_veto,
     "it fires for k - 1 ones as well as for k: the output's threshold is one too low":
         _mistake_low_threshold,
     TOO_MANY: _mistake_three_units,
@@ -258,6 +258,19 @@ def _table(circuit: ThresholdCircuit, X: np.ndarray, label: str) -> np.ndarray:
     return table
 
 
+def _agrees(exactly, mistake) -> bool:
+    """Does the student's circuit compute what the mistake's does, in every case?"""
+    for k, n in _exactly_cases():
+        X = all_inputs(n)
+        try:
+            circuit = _circuit(exactly, k, n, "")
+            if circuit is None or not np.array_equal(_table(circuit, X, ""), mistake(k, n)(X)):
+                return False
+        except Exception:  # noqa: BLE001 - an unusable circuit is no known mistake
+            return False
+    return True
+
+
 @exercise("02_boolean", "exactly")
 def check_exactly(exactly) -> None:
     """Exercise: ``exactly(k, n)`` -> a ThresholdCircuit of at most 2 perceptrons that is 1
@@ -281,7 +294,7 @@ def check_exactly(exactly) -> None:
         got, want = _table(circuit, X, label), (s == k).astype(np.int64)
         if not np.array_equal(got, want):
             known = [m for m, fn in EXACTLY_MISTAKES.items() if m not in (TOO_MANY, FIXED_SIZE)
-                     and np.array_equal(got, fn(k, n)(X))]
+                     and _agrees(exactly, fn)]
             counts = sorted(set(s[got != want].tolist()))
             hint = (f"your circuit matches a known mistake: {known[0]}." if known else
                     "no common mistake matches: count the ones of each wrong input and work "
