@@ -78,6 +78,8 @@ def check_momentum_step(momentum_step: Callable | None) -> None:
                 lambda p, g, b, lr, mu: (p - lr * (g + mu * (mu * b + g)), mu * b + g),
             "the step went UP the gradient: a descent step subtracts":
                 lambda p, g, b, lr, mu: (p + lr * (mu * b + g), mu * b + g),
+            "the two results are swapped: return the parameters first, then the buffer":
+                lambda p, g, b, lr, mu: (mu * b + g, p - lr * (mu * b + g)),
         },
     )
 
