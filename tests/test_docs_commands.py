@@ -76,6 +76,12 @@ def check(command):
         out = _run([str(python), str(script), "--help"], env)
         assert out.returncode == 0 and "usage" in out.stdout.lower(), f"{words[1]} --help: {out.stderr}"
         return f"{words[1]} --help"
+    if program == "python" and words[1:3] == ["-m", "utils.grade"]:
+        out = _run([str(python), "-m", "utils.grade", "--help"], env)
+        assert out.returncode == 0 and "usage" in out.stdout.lower(), f"utils.grade --help: {out.stderr}"
+        for option in (w.split("=")[0] for w in words[3:] if w.startswith("--")):
+            assert option in out.stdout, f"{command!r}: utils.grade has no option {option}"
+        return "python -m utils.grade --help (and each option documented)"
     if program in ("jupyter", "jupyter-book", "pytest"):
         exe = ROOT / ".venv" / "bin" / program
         assert exe.is_file(), f"{command!r}: {exe} is not in the environment"
