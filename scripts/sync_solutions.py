@@ -4,9 +4,9 @@ The reference solutions live in ``tests/solutions/<module>.py``: the tests run t
 the checkers, and this script shows the same code on the pages, so a wrong solution cannot
 hide in Markdown. For every page with registered exercises (``utils.exercises.registry()``)
 that is not graded homework, the block lists the page's exercises in order: the function's
-docstring as prose, then its code without the docstring. Exercises whose answer is a value
-(the Boolean chapter's weights) keep a hand-written block; ``tests/test_solutions_shown.py``
-checks that it shows the reference values.
+docstring as prose, then its code without the docstring; an answer that is a value (a
+prediction, a perceptron's weights) is shown as its assignment in the solutions module,
+with the comment lines just above it, which give the reasoning.
 
 It also gives the cells their ids in the one scheme the book uses (see "Adding an
 exercise"): ``ex-<answer>`` for the cell with the stub and the checker call, and
