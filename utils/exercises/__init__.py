@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 __all__ = ["Exercise", "Outcome", "exercise", "registry", "grading", "hidden_seed",
-           "hidden_generator", "MODULES", "POINTS"]
+           "hidden_generator", "hidden_case_seed", "MODULES", "POINTS"]
 
 #: Points per exercise id (``"<module>.<checker>"``); every other exercise is worth 1. The one
 #: place to change what an exercise is worth.
@@ -57,6 +57,14 @@ def hidden_seed() -> int:
         raise ValueError(f"${HIDDEN_SEED_ENV} must be an integer seed, got {text!r}") from None
 
 
+def hidden_case_seed(offset: int) -> int:
+    """The integer seed of one checker's hidden cases (``offset`` tells the checkers apart):
+    ``offset`` itself under the public seed 0, a mix of ``offset`` and :func:`hidden_seed`
+    otherwise. For numpy: ``np.random.default_rng(hidden_case_seed(6))``."""
+    seed = hidden_seed()
+    return offset if seed == 0 else (seed * 1_000_003 + offset) % 2**62
+
+
 def hidden_generator(offset: int) -> "torch.Generator":
     """A seeded ``torch.Generator`` for one checker's hidden cases (``offset`` tells the
     checkers apart): seeded with ``offset`` itself under the public seed 0, and with a mix
@@ -64,8 +72,7 @@ def hidden_generator(offset: int) -> "torch.Generator":
     every checker's hidden cases and students cannot tune to the published ones."""
     import torch
 
-    seed = hidden_seed()
-    return torch.Generator().manual_seed(offset if seed == 0 else (seed * 1_000_003 + offset) % 2**62)
+    return torch.Generator().manual_seed(hidden_case_seed(offset))
 
 
 def _not_yet(*args, **kwargs):

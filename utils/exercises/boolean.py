@@ -23,7 +23,7 @@ import torch
 
 from ..boolean import Perceptron, ThresholdCircuit, all_inputs, dnf_network
 from ..checks import check_prediction, compare
-from . import exercise
+from . import exercise, hidden_case_seed
 
 __all__ = ["check_committee", "check_exactly", "check_dnf_units", "check_triangle",
            "check_l_shape", "COMMITTEE_MISTAKES", "EXACTLY_MISTAKES", "TRIANGLE_MISTAKES",
@@ -217,7 +217,7 @@ EXACTLY_MISTAKES = {  # label: the function a student who made the mistake would
 
 def _exactly_cases() -> list[tuple[int, int]]:
     """(k, n): the shown XOR, both ends (k = 0 with a tie to catch, k = n), and draws."""
-    rng = np.random.default_rng(6)
+    rng = np.random.default_rng(hidden_case_seed(6))
     drawn = [(int(rng.integers(0, n + 1)), n) for n in rng.choice(range(4, 11), 3, False).tolist()]
     return [(1, 2), (0, 3), (3, 3), (1, 4), *drawn]
 
@@ -364,7 +364,7 @@ def _probes(V: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Probe points and whether each is far away: uniform around the polygon, 1e-2 and 1e-3
     to either side of random points on every edge, and far out in every direction; none
     closer than 5e-4 to the boundary (there a point may go either way)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(hidden_case_seed(seed))
     low, high = V.min(axis=0) - 1, V.max(axis=0) + 1
     spread = rng.uniform(low, high, size=(600, 2))
     near = []
