@@ -28,6 +28,7 @@ RUNTIME_BUDGET_S = {
     "hw1_single_layer": 60,
     "02_boolean": 60,
     "03_optimizers": 90,
+    "03x_optimizers_exercises": 30,
     "04_initialization": 60,
     "04b_deep_diagnostics": 60,
     "05_batchnorm": 60,
