@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checks import check, check_function, check_prediction
-from . import exercise
+from . import exercise, hidden_generator
 
 F64 = torch.float64
 #: what exercises 1 and 2 ask the student to write with exp, max, sum and log instead
@@ -66,10 +66,10 @@ def _one_hot(y: torch.Tensor, classes: int) -> torch.Tensor:
 def _softmax_cases() -> tuple[torch.Tensor, list[tuple[torch.Tensor]]]:
     """The shown logits (5, 5) and the hidden ones: rows shifted by +-1000, one huge logit
     per row (which a shift by the row's mean does not tame), other shapes, a row of ties."""
-    g = torch.Generator().manual_seed(0)
-    Z = 3 * _randn(g, 5, 5)  # (5, 5)
+    Z = 3 * _randn(torch.Generator().manual_seed(0), 5, 5)  # (5, 5)
     shift = torch.tensor([1000.0, -1000.0, 1000.0, -1000.0, 0.0], dtype=F64)  # (5,)
     lopsided = torch.tensor([[3000.0, 0.0, 0.0], [0.0, -3000.0, 5.0]], dtype=F64)  # (2, 3)
+    g = hidden_generator(101)
     wide = 4 * _randn(g, 3, 10)  # (3, 10): more classes than rows
     tall = _randn(g, 7, 2)  # (7, 2)
     tall[3] = 2.5  # a row of ties
@@ -83,8 +83,8 @@ def _shifted_exp(Z: torch.Tensor) -> torch.Tensor:
 
 
 def _naive(Z: torch.Tensor) -> torch.Tensor:
-    e = Z.exp()
-    return e / e.sum(dim=1, keepdim=True)
+    """The softmax straight from its definition, with no shift."""
+    return Z.exp() / Z.exp().sum(dim=1, keepdim=True)
 
 
 @exercise("hw1_single_layer", "softmax", graded=True)
@@ -133,8 +133,9 @@ def _cross_entropy_cases() -> tuple[tuple, list[tuple]]:
     Z_large[0] += 1000.0  # exp() overflows
     Z_large[1] -= 1000.0  # exp() underflows
     Z_large[2, y[2]] -= 1000.0  # the true class's probability underflows to 0
+    g = hidden_generator(102)
     Z_many = 3 * _randn(g, 5, 11)  # (5, 11)
-    y_many = torch.tensor([0, 7, 3, 9, 7])  # class 10 never occurs
+    y_many = _labels(g, 5, 10)  # class 10 never occurs
     Z_few, y_few = _randn(g, 12, 3), _labels(g, 12, 3)  # (12, 3), (12,)
     Z_few[5] = -1.0  # ties
     return (Z, y), [(Z_large, y), (Z_many, y_many), (Z_few, y_few)]
@@ -191,9 +192,8 @@ def check_cross_entropy(cross_entropy: Callable | None) -> None:
 
 
 # --- exercise 3: the gradients of the layer ------------------------------------------
-def _layer_case(seed: int, n: int, d: int, classes: int) -> tuple[torch.Tensor, ...]:
+def _layer_case(g: torch.Generator, n: int, d: int, classes: int) -> tuple[torch.Tensor, ...]:
     """X (n, d), probs (n, classes) of the logits of a random layer, one-hot Y."""
-    g = torch.Generator().manual_seed(seed)
     X, W, b = _randn(g, n, d), _randn(g, d, classes), _randn(g, classes)
     return X, _softmax(X @ W + b, dim=1), _one_hot(_labels(g, n, classes), classes)
 
@@ -225,11 +225,12 @@ def check_backward(backward: Callable | None) -> None:
     N = D = 8, C = 4. Hidden: 11 examples of 5 features and 3 classes, 3 examples of 6
     features and 7 classes. The reference is autograd.
     """
-    X, P, Y = _layer_case(2, 8, 8, 4)
+    X, P, Y = _layer_case(torch.Generator().manual_seed(2), 8, 8, 4)
+    g = hidden_generator(103)
     ref = _autograd_layer_grads
     check_function(
         backward, ref, X, P, Y,
-        cases=[_layer_case(22, 11, 5, 3), _layer_case(23, 3, 6, 7)],
+        cases=[_layer_case(g, 11, 5, 3), _layer_case(g, 3, 6, 7)],
         name="backward",
         mistakes={
             "dW is missing a transpose: its shape comes out right here only because N == D. "
@@ -243,7 +244,8 @@ def check_backward(backward: Callable | None) -> None:
             "db is N times too large: the bias gradient is a mean over the examples too":
                 lambda X, P, Y: (ref(X, P, Y)[0], len(X) * ref(X, P, Y)[1]),
             "your gradients are N times too large: the loss is the mean over the examples, "
-            "and each gradient is a mean too": lambda X, P, Y: tuple(len(X) * g for g in ref(X, P, Y)),
+            "and each gradient is a mean too":
+                lambda X, P, Y: tuple(len(X) * g for g in ref(X, P, Y)),
             "db is zero: the bias does get a gradient, since every logit moves one for one "
             "with its bias": lambda X, P, Y: (ref(X, P, Y)[0], torch.zeros(P.shape[1], dtype=F64)),
             "db was reduced over the classes instead of over the examples: it has one entry "
@@ -265,8 +267,7 @@ class Parameters(tuple):
         return repr(list(self))
 
 
-def _sgd_case(seed: int, lr: float, *shapes: tuple[int, ...]) -> tuple:
-    g = torch.Generator().manual_seed(seed)
+def _sgd_case(g: torch.Generator, lr: float, *shapes: tuple[int, ...]) -> tuple:
     params = Parameters(_randn(g, *s) for s in shapes)
     grads = tuple(_randn(g, *s) for s in shapes)
     return params, grads, lr
@@ -333,14 +334,15 @@ def check_sgd_step(sgd_step: Callable | None) -> None:
     of ``torch.optim.SGD`` with the same gradients. The checker compares the caller's own
     tensors after the call: rebinding a name or a list entry leaves them unchanged.
     """
-    params, grads, lr = _sgd_case(3, 0.1, (8, 4), (4,))
-    if _is_stub(sgd_step, _sgd_case(3, 0.1, (8, 4), (4,))):
+    params, grads, lr = _sgd_case(torch.Generator().manual_seed(3), 0.1, (8, 4), (4,))
+    if _is_stub(sgd_step, _sgd_case(torch.Generator().manual_seed(3), 0.1, (8, 4), (4,))):
         # check_function cannot say "not attempted" for a function that returns nothing
         check(None, (params, grads), name="sgd_step")
         return
+    g = hidden_generator(104)
     check_function(
         sgd_step, _torch_sgd, params, grads, lr,
-        cases=[_sgd_case(33, 0.5, (5, 3), (3,), (3, 2)), _sgd_case(34, 2, (6,))],
+        cases=[_sgd_case(g, 0.5, (5, 3), (3,), (3, 2)), _sgd_case(g, 2, (6,))],
         inplace=(0, 1), name="sgd_step",
         mistakes={
             "the parameters did not change: inside the function, assigning to a name or to "
@@ -394,8 +396,7 @@ def check_initial_loss(initial_loss) -> None:
 
 
 # --- bonus: two layers ---------------------------------------------------------------
-def _two_layer_case(seed: int, n: int, d: int, h: int, classes: int) -> tuple:
-    g = torch.Generator().manual_seed(seed)
+def _two_layer_case(g: torch.Generator, n: int, d: int, h: int, classes: int) -> tuple:
     X, y = _randn(g, n, d), _labels(g, n, classes)
     params = [0.5 * _randn(g, d, h), _randn(g, h),  # W1 (d, h), b1 (h,)
               _randn(g, h, classes), _randn(g, classes)]  # W2 (h, classes), b2 (classes,)
@@ -437,10 +438,10 @@ def check_two_layer_gradients(two_layer_gradients: Callable | None) -> None:
     h = 6, C = 4. Hidden: (N, D, h, C) = (10, 5, 3, 7) and (3, 9, 12, 2). The reference is
     autograd.
     """
-    ref = _autograd_two_layer
+    ref, g = _autograd_two_layer, hidden_generator(105)
     check_function(
-        two_layer_gradients, ref, *_two_layer_case(4, 8, 8, 6, 4),
-        cases=[_two_layer_case(44, 10, 5, 3, 7), _two_layer_case(45, 3, 9, 12, 2)],
+        two_layer_gradients, ref, *_two_layer_case(torch.Generator().manual_seed(4), 8, 8, 6, 4),
+        cases=[_two_layer_case(g, 10, 5, 3, 7), _two_layer_case(g, 3, 9, 12, 2)],
         name="two_layer_gradients",
         mistakes={
             "forgot tanh's derivative: the gradient reaching the hidden layer's input "
@@ -452,7 +453,8 @@ def check_two_layer_gradients(two_layer_gradients: Callable | None) -> None:
             "tanh's derivative lacks a square": lambda X, Y, params: ref(
                 X, Y, params, lambda a, t: 1 - t),
             "sign error: every gradient points the wrong way. Check the gradient with "
-            "respect to the logits first": lambda X, Y, params: tuple(-g for g in ref(X, Y, params)),
+            "respect to the logits first":
+                lambda X, Y, params: tuple(-g for g in ref(X, Y, params)),
             "your gradients are N times too large: the loss is the mean over the examples, "
             "and each gradient is a mean too":
                 lambda X, Y, params: tuple(len(X) * g for g in ref(X, Y, params)),
