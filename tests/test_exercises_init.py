@@ -1,73 +1,55 @@
-"""The checkers of the initialization pages (04 and 04b): reference solutions pass, each planted mistake gets its
-hint, stubs are not attempted."""
+"""What is special to the checkers of the initialization pages (04 and 04b). The generic tests
+(tests/test_exercises.py) already run each reference solution, each stub form and each
+declared mistake; here: odd answers, hints that no declared mistake gives, the forbidden
+calls, the re-run of the measured claim, and the pictures the page draws from the checker's
+helpers."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from solutions import init as solution
 from utils.exercises.init import (buggy_init_, check_fixed_init, check_initial_loss,
-                                  check_relu_std, tanh_net_activations)
+                                  check_kaiming_fan_out, check_smallest_gain,
+                                  check_std_prediction, tanh_net_activations, tanh_stack_stds)
 
 
-def stub(*args, **kwargs):
-    raise NotImplementedError
+def _lines(capsys):
+    return [line for line in capsys.readouterr().out.splitlines() if line.strip()]
 
 
-def test_stubs_are_not_attempted(capsys):
-    check_initial_loss(stub)
-    check_relu_std(stub)
-    check_fixed_init(stub)
-    check_initial_loss(None)
-    check_fixed_init(None)
-    assert capsys.readouterr().out.count("not attempted yet") == 5
+# --- expected_initial_loss ---------------------------------------------------------------
+
+def test_a_function_that_forgets_return_fails():
     with pytest.raises(AssertionError, match="forget `return`"):
         check_initial_loss(lambda V: None)
-    with pytest.raises(AssertionError, match="fill it in place"):
-        check_fixed_init(lambda weight, generator=None: None)  # weight untouched
 
 
-def test_answers_of_other_types_are_read():
-    check_initial_loss(lambda V: torch.tensor(float(V), dtype=torch.float64).log())
-    check_relu_std(lambda n, m: torch.tensor(2.0 / n).sqrt())  # float32: within tolerance
+@pytest.mark.parametrize("answer", [
+    lambda V: torch.tensor(float(V), dtype=torch.float64).log(),
+    lambda V: np.log(V),
+    lambda V: torch.tensor(float(V)).log(),  # float32: within the tolerance
+])
+def test_answers_of_other_types_are_read(answer, capsys):
+    assert check_initial_loss(answer)
+    assert all("close: True" in line for line in _lines(capsys))
 
 
-def test_a_non_number_is_explained():
-    with pytest.raises(AssertionError, match=r"returned list .*not a number"):
+def test_a_list_gets_a_shape_hint():
+    with pytest.raises(AssertionError, match="extra dimension"):
         check_initial_loss(lambda V: [math.log(V)])
 
 
-@pytest.mark.parametrize("answer, hint", [
-    (lambda V: math.log(1 / V), "NEGATIVE log-probability"),
-    (lambda V: math.log10(V), "log base 10"),
-    (lambda V: math.log2(V), "log base 2"),
-    (lambda V: 1 / V, "probability of the right class"),
-])
-def test_initial_loss_mistakes(answer, hint):
-    with pytest.raises(AssertionError, match=hint):
-        check_initial_loss(answer)
+def test_a_hard_coded_class_count_fails_and_hidden_cases_are_named():
+    with pytest.raises(AssertionError, match="hard-coded"):
+        check_initial_loss(lambda V: math.log(27))
+    with pytest.raises(AssertionError, match=r"hidden case 1 \(2\) is wrong"):
+        check_initial_loss(lambda V: math.log(50))  # right for the shown V = 50 only
 
 
-@pytest.mark.parametrize("answer, hint", [
-    (lambda n, m: 1 / math.sqrt(n), "misses ReLU's gain"),
-    (lambda n, m: 2 / n, "is the VARIANCE"),
-    (lambda n, m: math.sqrt(2 / m), "mode='fan_out'"),
-    (lambda n, m: (5 / 3) / math.sqrt(n), "tanh's gain"),
-    (lambda n, m: math.sqrt(2 / (n + m)), "Glorot/Xavier"),
-    (lambda n, m: math.sqrt(2) / n, "divides by fan_in"),
-])
-def test_relu_std_mistakes(answer, hint):
-    with pytest.raises(AssertionError, match=hint):
-        check_relu_std(answer)
-
-
-def normal_init(std_of_fan_in):
-    def init_(weight, generator=None):
-        with torch.no_grad():
-            return weight.normal_(0.0, std_of_fan_in(weight.shape[1]), generator=generator)
-    return init_
-
+# --- fixed_init_ ------------------------------------------------------------------------
 
 def test_the_buggy_init_is_saturated_and_its_fix_is_not():
     for init_, saturated in ((buggy_init_, True), (solution.fixed_init_, False)):
@@ -76,50 +58,52 @@ def test_the_buggy_init_is_saturated_and_its_fix_is_not():
         assert (min(fractions) > 0.15) if saturated else (max(fractions) < 0.10)
 
 
+def test_the_fix_passes_on_every_shape_and_reports_its_network(capsys):
+    check_fixed_init(solution.fixed_init_)
+    lines = _lines(capsys)
+    assert sum("hidden case" in line for line in lines) >= 8  # 4 hidden cases, 2 quantities each
+    assert lines[-1].startswith("5-layer tanh net built with fixed_init_") and lines[-1].endswith("| ok")
+
+
+def test_a_fix_through_torch_passes():
+    check_fixed_init(lambda w, generator=None: torch.nn.init.kaiming_normal_(
+        w, nonlinearity="tanh", generator=generator))
+
+
+def ignores_the_generator(weight, generator=None):
+    return torch.nn.init.kaiming_normal_(weight, nonlinearity="tanh")  # the global RNG
+
+
+def in_place_without_no_grad(weight, generator=None):
+    return weight.normal_(0.0, (5 / 3) / math.sqrt(weight.shape[1]), generator=generator)
+
+
 @pytest.mark.parametrize("init_, hint", [
-    (buggy_init_, "buggy_init_ unchanged"),
-    (normal_init(lambda n: (5 / 3) ** 2 / math.sqrt(n)), "applied twice"),
-    (normal_init(lambda n: 5 / 3), "without the 1/sqrt\\(fan_in\\)"),
-    (normal_init(lambda n: (5 / 3) / n), "divided by fan_in, not by sqrt"),
-    (lambda w, generator=None: torch.nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=generator),
-     "nn.Linear's default"),
-    (normal_init(lambda n: 1 / math.sqrt(n)), "shrink layer by layer.*0.99"),
-    (normal_init(lambda n: 2.2 / math.sqrt(n)), "too large.*2.2"),
+    (ignores_the_generator, "does not draw from the generator"),
+    (lambda w, generator=None: torch.nn.init.orthogonal_(w, 5 / 3, generator=generator),
+     "effective gain"),
     (lambda w, generator=None: w.uniform_(0, 0.3, generator=generator), "not centred"),
     (lambda w, generator=None: w.fill_(0.01), "symmetry never breaks"),
+    (in_place_without_no_grad, r"hidden case 4 \(tensor\(64, 256\).*raised RuntimeError"),
 ])
-def test_fixed_init_mistakes(init_, hint):
+def test_fixed_init_explains_what_no_declared_mistake_covers(init_, hint):
     with pytest.raises(AssertionError, match=hint):
         check_fixed_init(init_)
 
 
-def no_return(weight, generator=None):
-    torch.nn.init.kaiming_normal_(weight, nonlinearity="tanh", generator=generator)
+def fills_without_returning(weight, generator=None):
+    solution.fixed_init_(weight, generator)
 
 
-def half_filled(weight, generator=None):
-    weight[:50].normal_(generator=generator)
-    return weight
+def test_fixed_init_must_fill_in_place_and_return_the_weight():
+    with pytest.raises(AssertionError, match="forget `return`"):
+        check_fixed_init(fills_without_returning)
 
-
-def test_other_good_inits_pass_and_in_place_without_return_or_generator_is_accepted(capsys):
-    good = [
-        lambda w, generator=None: torch.nn.init.orthogonal_(w, 5 / 3, generator=generator),
-        lambda w, generator=None: torch.nn.init.kaiming_uniform_(w, nonlinearity="tanh",
-                                                                 generator=generator),
-        no_return,
-        lambda w: torch.nn.init.kaiming_normal_(w, nonlinearity="tanh"),  # global RNG
-    ]
-    for init_ in good:
-        check_fixed_init(init_)
-    assert capsys.readouterr().out.count("| ok") == 5 * len(good)
-
-
-def test_fixed_init_explains_a_new_tensor_or_nan():
-    with pytest.raises(AssertionError, match="returned a new tensor"):
-        check_fixed_init(lambda w, generator=None: torch.zeros(3, 3))
-    with pytest.raises(AssertionError, match="NaN or inf"):
-        check_fixed_init(half_filled)
+    def rebinds(weight, generator=None):
+        weight = torch.randn(weight.shape, generator=generator, dtype=weight.dtype)
+        return weight * (5 / 3) / weight.shape[1] ** 0.5
+    with pytest.raises(AssertionError, match="caller's weight was not filled"):
+        check_fixed_init(rebinds)
 
 
 def test_the_checker_output_is_deterministic(capsys):
@@ -129,8 +113,76 @@ def test_the_checker_output_is_deterministic(capsys):
     assert capsys.readouterr().out == first
 
 
-def test_a_new_tensor_instead_of_filling_in_place_fails():
-    def rebinds(weight, generator=None):
-        return torch.randn(weight.shape, generator=generator, dtype=weight.dtype) * (5 / 3) / weight.shape[1] ** 0.5
-    with pytest.raises(AssertionError, match="returned a new tensor"):
-        check_fixed_init(rebinds)
+# --- kaiming_uniform_fan_out_ -------------------------------------------------------------
+
+def test_torchs_kaiming_is_forbidden_while_the_answer_runs_and_restored_after():
+    original = torch.nn.init.kaiming_uniform_
+
+    def calls_torch(weight, nonlinearity, generator=None):
+        return torch.nn.init.kaiming_uniform_(weight, mode="fan_out", nonlinearity=nonlinearity,
+                                              generator=generator)
+    with pytest.raises(AssertionError, match="not to call torch.nn.init.kaiming_uniform_"):
+        check_kaiming_fan_out(calls_torch)
+    assert torch.nn.init.kaiming_uniform_ is original
+
+
+def test_the_fan_out_answer_may_use_calculate_gain_from_utils():
+    import utils.init
+
+    def with_ours(weight, nonlinearity, generator=None):
+        bound = utils.init.calculate_gain(nonlinearity) * math.sqrt(3 / weight.shape[0])
+        with torch.no_grad():
+            return weight.uniform_(-bound, bound, generator=generator)
+    check_kaiming_fan_out(with_ours)
+
+
+def test_a_hard_coded_nonlinearity_fails_on_a_named_hidden_case():
+    def relu_only(weight, nonlinearity, generator=None):
+        return solution.kaiming_uniform_fan_out_(weight, "relu", generator)
+    with pytest.raises(AssertionError, match=r"(?s)hidden case 1 \(tensor\(200, 30\), 'tanh'.*one gain for every"):
+        check_kaiming_fan_out(relu_only)
+
+
+def test_fan_out_odd_answers_are_explained():
+    with pytest.raises(AssertionError, match="forget `return`"):
+        check_kaiming_fan_out(lambda w, nl, generator=None: None)
+    with pytest.raises(AssertionError, match="does not draw from the generator"):
+        check_kaiming_fan_out(lambda w, nl, generator=None: solution.kaiming_uniform_fan_out_(w, nl))
+
+
+# --- the 10-layer stack: prediction and measured claim ------------------------------------
+
+def test_the_stack_forgets_its_inputs_scale_and_fades_at_gain_1():
+    wide, narrow = tanh_stack_stds(5 / 3, input_std=10), tanh_stack_stds(5 / 3)
+    assert wide[0] > 0.95 and abs(wide[-1] - narrow[-1]) < 0.02
+    assert tanh_stack_stds(1.0)[-1] < 0.3
+
+
+@pytest.mark.parametrize("prediction", [0.6, np.float64(0.7), torch.tensor(0.62), 0.55])
+def test_predictions_within_the_tolerance_pass(prediction, capsys):
+    assert check_std_prediction(prediction)
+    assert _lines(capsys)[-1].endswith("| ok")
+
+
+def test_an_unlisted_wrong_prediction_gets_the_explanation():
+    with pytest.raises(AssertionError, match="first layer's outputs have std 0.98"):
+        check_std_prediction(0.3)
+    with pytest.raises(AssertionError, match="cannot be read"):
+        check_std_prediction("0.65")
+
+
+def test_the_claim_is_re_run_at_the_claimed_gain(capsys):
+    assert check_smallest_gain(1.3)  # within 0.05 of the threshold
+    lines = _lines(capsys)
+    assert lines[0].startswith("re-run at your gain 1.3 | std of layer 10 0.48") and lines[0].endswith("ok")
+    with pytest.raises(AssertionError, match="below 0.5: the claim does not hold"):
+        check_smallest_gain(1.1)
+    with pytest.raises(AssertionError, match="a smaller gain is enough"):
+        check_smallest_gain(1.5)
+    assert check_smallest_gain(np.float32(1.35)) and check_smallest_gain(torch.tensor(1.33))
+
+
+def test_a_claim_that_is_not_a_number_fails_clearly(capsys):
+    for odd in ("1.33", [1.3, 1.4], float("nan"), -1.0):
+        with pytest.raises(AssertionError):
+            check_smallest_gain(odd)
