@@ -43,6 +43,15 @@ def test_the_reference_solution_passes(entry, capsys):
 
 
 @pytest.mark.parametrize("entry", EXERCISES, ids=IDS)
+def test_the_reference_solution_passes_under_an_instructors_hidden_seed(entry, monkeypatch):
+    """The grader's ``--seed`` changes the hidden cases' random draws; a right answer passes
+    whatever they are."""
+    monkeypatch.setenv("TNN_HIDDEN_SEED", "2027")
+    outcome = entry.checker(*reference_args(entry))
+    assert outcome.status == "passed", outcome
+
+
+@pytest.mark.parametrize("entry", EXERCISES, ids=IDS)
 def test_every_stub_form_is_not_attempted(entry, capsys):
     assert entry.stubs, f"{entry.id} declares no stub form"
     for stub in entry.stubs:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 
 from ..checks import check_function, check_prediction
-from . import exercise
+from . import exercise, hidden_generator
 
 __all__ = ["check_momentum_step", "check_momentum_distance", "check_largest_stable_lr",
            "check_nadam_step", "check_cyclic_lr", "quadratic_loss_after"]
@@ -26,7 +26,7 @@ DTYPE = torch.float64
 
 
 def _tensors(seed: int, *shapes):
-    g = torch.Generator().manual_seed(seed)
+    g = hidden_generator(seed)
     return [torch.randn(s, generator=g, dtype=DTYPE) for s in shapes]
 
 
