@@ -25,6 +25,7 @@ from conftest import CHAPTERS, ROOT
 RUNTIME_BUDGET_S = {
     "00_tools": 30,
     "01_backprop": 60,
+    "01x_backprop_exercises": 30,
     "hw1_single_layer": 60,
     "02_boolean": 60,
     "03_optimizers": 90,
