@@ -14,7 +14,7 @@ import torch
 
 from solutions import optim as solution
 from utils.exercises import grading
-from utils.exercises.optim import (_STABLE_MISTAKES, check_cyclic_lr, check_largest_stable_lr,
+from utils.exercises.optim import (_STABLE_MISTAKES, check_cyclic_lr, check_momentum_stable_lr,
                                    check_momentum_distance, check_momentum_step,
                                    check_nadam_step, quadratic_loss_after)
 
@@ -24,7 +24,7 @@ from utils.exercises.optim import (_STABLE_MISTAKES, check_cyclic_lr, check_larg
 @pytest.mark.parametrize("label", list(_STABLE_MISTAKES), ids=lambda s: s[:40])
 def test_each_stable_lr_mistake_gets_its_own_hint(label, capsys):
     with pytest.raises(AssertionError) as error:
-        check_largest_stable_lr(_STABLE_MISTAKES[label])
+        check_momentum_stable_lr(_STABLE_MISTAKES[label])
     assert label in str(error.value)
 
 
@@ -44,22 +44,22 @@ def test_the_edge_is_where_the_checker_says():
 ])
 def test_wrong_claims_say_which_way_to_search(claim, why, capsys):
     with pytest.raises(AssertionError, match=why):
-        check_largest_stable_lr(claim)
+        check_momentum_stable_lr(claim)
 
 
 @pytest.mark.parametrize("claim", [0.072, np.float32(0.075), torch.tensor(0.075),
                                    torch.tensor([0.075], requires_grad=True), [0.075]])
 def test_claims_of_other_types_are_read(claim, capsys):
-    assert check_largest_stable_lr(claim)
+    assert check_momentum_stable_lr(claim)
 
 
 @pytest.mark.parametrize("odd", ["0.075", [0.07, 0.075], float("nan"), math.inf, True,
                                  lambda: 0.075])
 def test_unreadable_claims_fail_clearly(odd, capsys):
     with pytest.raises(AssertionError, match="cannot be read"):
-        check_largest_stable_lr(odd)
+        check_momentum_stable_lr(odd)
     with grading():
-        assert check_largest_stable_lr(odd).status == "failed"
+        assert check_momentum_stable_lr(odd).status == "failed"
 
 
 # --- the prediction --------------------------------------------------------------------------

@@ -49,6 +49,8 @@ Pictures and pages
   (``draw_chain``).
 - :mod:`utils.widgets` -- sliders that still work in the static HTML site.
 - :mod:`utils.exercises` -- the checkers under each chapter's exercises.
+- :mod:`utils.grade` -- the instructor's grader: a folder of submitted notebooks to a
+  gradebook and feedback (``python -m utils.grade``; needs the ``grade`` extra).
 """
 
 __version__ = "0.2.0"

@@ -19,7 +19,7 @@ import torch
 from ..checks import check_function, check_prediction
 from . import exercise, hidden_generator
 
-__all__ = ["check_momentum_step", "check_momentum_distance", "check_largest_stable_lr",
+__all__ = ["check_momentum_step", "check_momentum_distance", "check_momentum_stable_lr",
            "check_nadam_step", "check_cyclic_lr", "quadratic_loss_after"]
 
 DTYPE = torch.float64
@@ -191,7 +191,7 @@ def _one_number(x) -> float:
 
 
 @exercise("03x_optimizers_exercises", "largest_stable_lr", stubs=((None,), (...,)))
-def check_largest_stable_lr(largest_stable_lr) -> bool:
+def check_momentum_stable_lr(largest_stable_lr) -> bool:
     """Measured claim: the largest learning rate at which ``quadratic_loss_after`` still
     converges. The checker trains at the claimed rate (the loss must fall below 1 % of its
     start in 500 steps) and at 1.1 times it (the loss must grow), so a claim passes when it
