@@ -582,3 +582,15 @@ def test_value_mistakes_of_a_prediction_are_declared():
     with declared_mistakes() as found:
         check_prediction(guess, 3.912, name="loss", tolerance=0.1, mistakes={"base 10": 1.7})
     assert found == [("base 10", 1.7, guess)]
+
+
+def test_a_declared_mistake_that_is_right_on_a_case_gives_no_hint_there():
+    """On a case where the mistake's answer equals the right one, a wrong dtype is named,
+    not the mistake."""
+    def student(x):
+        return x.abs().double()  # right values, wrong dtype
+
+    with pytest.raises(AssertionError) as err:
+        check_function(student, lambda x: x.abs(), torch.tensor([1.0, 2.0]), dtype=torch.float32,
+                       mistakes={"forgot the absolute value": lambda x: x})
+    assert "known mistake" not in str(err.value) and "dtype" in str(err.value)

@@ -543,12 +543,24 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
             got, expected = ((mine_after, ref_after) if expected is None
                              else ((got, *mine_after), (expected, *ref_after)))
         resolved = _resolved(mistakes or {}, case, inplace)
+        resolved = {m: v for m, v in resolved.items()  # a mistake that is right here hints nothing
+                    if not _matches(v, expected, options.get("atol", 1e-6), options.get("rtol", 1e-5))}
         if k and isinstance(expected, dict):  # name each quantity with its hidden case
             suffix = label[len(name):]
             expected, got = _relabel(expected, suffix), _relabel(got, suffix)
             resolved = {m: _relabel(v, suffix) for m, v in resolved.items()}
         check(got, expected, name=label, mistakes=resolved, **options)
     return True
+
+
+def _matches(wrong: Any, expected: Any, atol: float, rtol: float) -> bool:
+    """Whether a declared mistake's answer equals the expected one on this case (then it
+    cannot tell the mistake apart, and its hint would mislead)."""
+    try:
+        return all(_compare(n, w, e, atol, rtol, None).result.ok
+                   for n, w, e in _leaves("mistake", wrong, expected))
+    except (TypeError, ValueError):
+        return False
 
 
 def _relabel(x: Any, suffix: str) -> Any:
