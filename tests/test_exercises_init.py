@@ -177,8 +177,9 @@ def test_the_claim_is_re_run_at_the_claimed_gain(capsys):
     assert lines[0].startswith("re-run at your gain 1.3 | std of layer 10 0.48") and lines[0].endswith("ok")
     with pytest.raises(AssertionError, match="below 0.5: the claim does not hold"):
         check_smallest_gain(1.1)
-    with pytest.raises(AssertionError, match="a smaller gain is enough"):
-        check_smallest_gain(1.5)
+    for coarse in (1.4, 1.5):  # a scan in steps of 0.1 stops at 1.4: no mistake is blamed
+        with pytest.raises(AssertionError, match="(?s)^((?!known mistake).)*a smaller gain is enough"):
+            check_smallest_gain(coarse)
     assert check_smallest_gain(np.float32(1.35)) and check_smallest_gain(torch.tensor(1.33))
 
 

@@ -441,7 +441,6 @@ def check_smallest_gain(smallest_gain) -> bool:
         smallest_gain, thresholds["right"], tolerance=GAIN_TOLERANCE, name=name,
         mistakes={
             "5/3 is the gain torch names for tanh, not a measurement of this claim": TANH_GAIN,
-            "sqrt(2) is ReLU's gain, not a measurement of this claim": math.sqrt(2),
             "gain 1 is right for linear layers; with tanh the spread fades below 0.5 by "
             "layer 10": 1.0,
             "you measured the first layer's std, not the tenth's": thresholds["first layer"],
