@@ -1,10 +1,18 @@
-"""Regularization chapter's checkers: reference solutions pass, planted mistakes get their hints."""
+"""Regularization chapters' checkers: what the generic tests (tests/test_exercises.py)
+cannot plant. Early stopping runs the student's function on scripted problems, so its
+mistakes are planted here; the measured claim is tested on stand-in measurements (the
+generic test trains it once, for the reference); dropout's in-place contract and the
+forbidden softshrink are named."""
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from utils.exercises.regularization import (check_dropout_forward, check_early_stopping,
-                                            check_l2_term)
+from utils.exercises import grading
+from utils.exercises import regularization as reg
+from utils.exercises.regularization import (check_adamw_best_decay, check_dropout_forward,
+                                            check_early_stopping, check_l1_prox_step)
 
 
 def stub(*args):
@@ -13,77 +21,88 @@ def stub(*args):
 
 @pytest.mark.parametrize("answer", [stub, None, ...])
 def test_stubs_are_not_attempted(capsys, answer):
-    for checker in (check_l2_term, check_dropout_forward, check_early_stopping):
-        checker(answer)
+    for checker in (check_l1_prox_step, check_dropout_forward, check_early_stopping):
+        assert checker(answer).status == "not attempted"
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert lines and all(line.endswith("not attempted yet") for line in lines)
 
 
-@pytest.mark.parametrize("checker", [check_l2_term, check_dropout_forward, check_early_stopping])
+@pytest.mark.parametrize("checker", [check_l1_prox_step, check_dropout_forward,
+                                     check_early_stopping])
 def test_a_written_function_that_returns_nothing_fails(checker):
     with pytest.raises(AssertionError, match="forget `return"):
         checker(lambda *args: None)
 
 
-# ------------------------------------------------------------------ the L2 term
-def _l2(penalty_scale=0.5, grad_scale=1.0, biases=False, reduce=torch.sum, sign=1):
-    def l2_term(params, lam):
-        use = [p for p in params if biases or p.dim() >= 2]
-        penalty = penalty_scale * lam * sum(reduce(p ** 2) for p in use)
-        n = lambda p: p.numel() if reduce is torch.mean else 1  # noqa: E731
-        grads = [sign * grad_scale * lam * p / n(p) if (biases or p.dim() >= 2)
-                 else torch.zeros_like(p) for p in params]
-        return penalty, grads
-    return l2_term
+# ------------------------------------------------------------------ the L1 proximal step
+def test_softshrink_is_refused_while_the_answer_runs():
+    for answer in (lambda w, g, lr, wd: F.softshrink(w - lr * g, lr * wd),
+                   lambda w, g, lr, wd: torch.nn.Softshrink(lr * wd)(w - lr * g)):
+        with pytest.raises(AssertionError, match="not to call torch.nn.functional.softshrink"):
+            check_l1_prox_step(answer)
+    assert F.softshrink(torch.tensor([2.0]), 1.0).item() == 1.0  # restored afterwards
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (_l2(grad_scale=2.0), "the 2 from the square cancels"),
-    (_l2(penalty_scale=1.0, grad_scale=2.0), "with the 1/2"),
-    (_l2(biases=True), "biases were penalised too"),
-    (_l2(reduce=torch.mean), "mean of the squared entries"),
-    (_l2(sign=-1), "wrong sign"),
+def test_the_threshold_case_names_itself():
+    # right except on the vector whose entries sit on the threshold: |v| == t must give 0
+    def keeps_the_edge(w, grad, lr, weight_decay):
+        v, t = w - lr * grad, lr * weight_decay
+        return torch.where(v.abs() >= t, v - t * torch.sign(v), torch.zeros_like(v)) \
+            + torch.where(v.abs() == t, torch.sign(v), torch.zeros_like(v))
+    with pytest.raises(AssertionError, match=r"hidden case 2 \(tensor\(6,\), tensor\(6,\), 1, 0.25\)"):
+        check_l1_prox_step(keeps_the_edge)
+
+
+def test_a_numpy_answer_is_read():
+    def in_numpy(w, grad, lr, weight_decay):
+        v = (w - lr * grad).numpy()
+        return np.sign(v) * np.maximum(np.abs(v) - lr * weight_decay, 0)
+    assert check_l1_prox_step(in_numpy).status == "passed"
+
+
+# ------------------------------------------------------------------ AdamW's best decay (claim)
+FAKE = {0.1: (0.0004, 0.333), 0.3: (0.001, 0.295), 1.0: (0.003, 0.2735), 3.0: (0.014, 0.284),
+        10.0: (0.21, 0.451)}
+
+
+@pytest.fixture
+def measured(monkeypatch):
+    """Stand-in measurements, so that no test here trains (the generic test trains once)."""
+    monkeypatch.setattr(reg, "_MEASURED", dict(FAKE))
+
+
+@pytest.mark.parametrize("claim, hint", [
+    (0.003, "the SGD penalty's strength"),
+    (2.0, "one of the grid's values, the one you measured"),
+    (0.3, "the page's value, matched to the SGD run"),
+    (0.1, "too weak a decay"),
+    (3.0, "too strong a decay"),
+    (10, "too strong a decay"),
+    ("1", "cannot be read"),
+    ([1.0, 3.0], "expected one number"),
+    (float("nan"), "finite number"),
 ])
-def test_l2_mistakes(wrong, hint):
+def test_adamw_claim_mistakes(measured, claim, hint):
     with pytest.raises(AssertionError, match=hint):
-        check_l2_term(wrong)
+        check_adamw_best_decay(claim)
 
 
-def test_l2_gradient_that_skips_nothing_is_named_per_tensor(capsys):
-    with pytest.raises(AssertionError) as err:
-        check_l2_term(_l2(biases=True))
-    out = capsys.readouterr().out
-    assert "dW1 | exact: True" in out and "db1 | exact: False" in out
-    assert "3 of 5 quantities are wrong" in str(err.value)  # penalty, db1, db2
+@pytest.mark.parametrize("claim", [1, 1.0, np.float64(1.0), torch.tensor(1.0), [1.0]])
+def test_adamw_claim_accepts_any_form_of_one_number(measured, claim):
+    assert check_adamw_best_decay(claim).status == "passed"
 
 
-# ------------------------------------------------------------------ dropout
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda x, m, p, t: x * m if t else x, "not rescaled"),
-    (lambda x, m, p, t: x * m / p if t else x, "probability of DROPPING"),
-    (lambda x, m, p, t: x * m * (1 - p) if t else x, "original dropout's rule"),
-    (lambda x, m, p, t: x * m / (1 - p), "applied in eval mode"),
-    (lambda x, m, p, t: x * m / (1 - p) if t else x * (1 - p), "eval mode is the identity"),
-    (lambda x, m, p, t: x * (1 - m) / (1 - p) if t else x, "wrong way round"),
-])
-def test_dropout_mistakes(wrong, hint):
-    with pytest.raises(AssertionError, match=hint):
-        check_dropout_forward(wrong)
-
-
-def test_dropout_with_torch_functional_is_right_in_eval_only(capsys):
-    # F.dropout draws its own mask: right in eval mode, wrong in train mode
-    def own_mask(x, m, p, training):
-        return torch.nn.functional.dropout(x, p, training=training)
-    with pytest.raises(AssertionError, match="train mode is wrong"):
-        check_dropout_forward(own_mask)
-    assert "eval mode | exact: True" in capsys.readouterr().out
+def test_adamw_claim_only_measures_the_claim_and_its_neighbours(measured, capsys):
+    check_adamw_best_decay(1.0)
+    line = capsys.readouterr().out
+    assert "0.3: 0.2950; 1: 0.2735; 3: 0.2840 | ok" in line and "10:" not in line
 
 
 # ------------------------------------------------------------------ early stopping
 def _early(compare_with_last=False, late=False, never=False, zero_based=False,
-           restore=True, return_last=False, save_always=False, save=True):
+           restore=True, return_last=False, save_always=False, save=True, fixed_patience=None):
     def train_with_early_stopping(model, train_epoch, val_loss, max_epochs, patience, path):
+        patience = fixed_patience or patience
         best, best_epoch, bad, last = float("inf"), None, 0, float("inf")
         for epoch in range(1, max_epochs + 1):
             train_epoch(model)
@@ -114,6 +133,8 @@ def _early(compare_with_last=False, late=False, never=False, zero_based=False,
     (_early(zero_based=True), "count from 1"),
     (_early(restore=False), "weights of the LAST epoch"),
     (_early(return_last=True), "return the best one"),
+    (_early(save_always=True), "weights of the LAST epoch"),  # restores the last epoch's file
+    (_early(fixed_patience=3), "patience given as an argument was not used"),
 ])
 def test_early_stopping_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -138,12 +159,6 @@ def test_early_stopping_needs_the_checkpoint_file():
         check_early_stopping(in_memory)
 
 
-def test_early_stopping_saving_every_epoch_is_caught():
-    # restores the last epoch's file: the model ends with the wrong weights
-    with pytest.raises(AssertionError, match="weights of the LAST epoch"):
-        check_early_stopping(_early(save_always=True))
-
-
 def _early_stopping(model, train_epoch, val_loss, max_epochs, patience, path,
                     improved=lambda loss, best: loss < best, restore_always=True):
     best, best_epoch, bad = float("inf"), 0, 0
@@ -164,9 +179,8 @@ def _early_stopping(model, train_epoch, val_loss, max_epochs, patience, path,
 
 
 def test_the_hidden_runs_catch_a_tie_counted_as_improvement_and_a_restore_only_on_stop(capsys):
-    from utils.exercises import grading
     check_early_stopping(_early_stopping)  # the right answer passes every run
-    assert "hidden case 2" in capsys.readouterr().out
+    assert "hidden run 3 (patience 2)" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="EQUAL to the best is no improvement"):
         check_early_stopping(lambda *a: _early_stopping(*a, improved=lambda loss, best: loss <= best))
     with pytest.raises(AssertionError, match="restored only when training stopped early"):
@@ -175,6 +189,7 @@ def test_the_hidden_runs_catch_a_tie_counted_as_improvement_and_a_restore_only_o
         assert check_early_stopping(lambda *a: _early_stopping(*a, restore_always=False)).status == "failed"
 
 
+# ------------------------------------------------------------------ dropout
 def test_changing_x_in_place_is_named_not_blamed_on_eval():
     def in_place(x, mask, p, training):
         if training:
@@ -182,3 +197,23 @@ def test_changing_x_in_place_is_named_not_blamed_on_eval():
         return x
     with pytest.raises(AssertionError, match="changed its input x in place"):
         check_dropout_forward(in_place)
+
+
+def test_changing_the_mask_in_place_is_named():
+    def scales_the_mask(x, mask, p, training):
+        return x * mask.div_(1 - p) if training else x
+    with pytest.raises(AssertionError, match="changed its input mask in place"):
+        check_dropout_forward(scales_the_mask)
+
+
+def test_dropout_with_its_own_mask_fails_on_the_shown_case():
+    # F.dropout draws a mask of its own: right in eval mode only
+    def own_mask(x, m, p, training):
+        return F.dropout(x, p, training=training)
+    with pytest.raises(AssertionError, match="dropout is wrong"):
+        check_dropout_forward(own_mask)
+
+
+def test_a_hard_coded_rate_fails_on_a_hidden_case():
+    with pytest.raises(AssertionError, match=r"hidden case 2 \(tensor\(3, 5, 2\)"):
+        check_dropout_forward(lambda x, m, p, training: x * m / 0.7 if training else x)
