@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from ..checks import check_function, check_prediction
 from ..diagnostics import layer_stats
-from . import exercise
+from . import exercise, hidden_generator
 
 DTYPE = torch.float64
 WIDTH, DEPTH, BATCH = 100, 5, 1000
@@ -133,7 +133,7 @@ def tanh_net_activations(init_: Callable, *, seed: int = 0) -> tuple[dict, list]
 def _weight(shape: tuple[int, int], seed: int, *, dtype=DTYPE, requires_grad=False):
     """(a zero weight of ``shape``, a generator seeded with ``seed``): one case of an init."""
     weight = torch.zeros(shape, dtype=dtype, requires_grad=requires_grad)
-    return weight, torch.Generator().manual_seed(seed)
+    return weight, hidden_generator(seed)
 
 
 def _init_diagnosis(init_: Callable, *args) -> str | None:
@@ -245,19 +245,9 @@ def _gain(nonlinearity: str) -> float:
     return torch.nn.init.calculate_gain(nonlinearity)
 
 
-@exercise("04b_deep_diagnostics", "kaiming_uniform_fan_out_")
-def check_kaiming_fan_out(kaiming_uniform_fan_out_: Callable | None) -> None:
-    """Exercise 2: ``kaiming_uniform_fan_out_(weight, nonlinearity, generator=None)`` -> the
-    weight (out_features, in_features), filled in place from a uniform distribution whose
-    std is the gain over sqrt(fan_out). Compared with ``torch.nn.init.kaiming_uniform_(weight,
-    mode="fan_out", nonlinearity=...)`` from the same generator state: shown (50, 200) with
-    "relu"; hidden (200, 30) "tanh", (10, 300) "linear" in float32, (300, 100) "sigmoid" and a
-    (64, 256) "selu" weight that requires grad. torch's Kaiming and Xavier functions (and
-    ours) raise while the student's function runs."""
-    def reference(weight, nonlinearity, generator):
-        return torch.nn.init.kaiming_uniform_(weight, mode="fan_out", nonlinearity=nonlinearity,
-                                              generator=generator)
-
+def _fan_out_mistakes() -> dict:
+    """The typical mistakes of exercise 2 (Kaiming in fan_out mode), each written as the
+    function a student who made it would write."""
     def bound_of(rule):  # U(-b, b) with b = rule(gain, fan_in, fan_out), as a student writes it
         def init_(weight, nonlinearity, generator=None):
             b = rule(_gain(nonlinearity), weight.shape[1], weight.shape[0])
@@ -279,6 +269,42 @@ def check_kaiming_fan_out(kaiming_uniform_fan_out_: Callable | None) -> None:
         b = _gain(nonlinearity) * math.sqrt(3 / weight.shape[0])
         return torch.empty(weight.shape, dtype=weight.dtype).uniform_(-b, b, generator=generator)
 
+    return {
+        "fan_in used instead of fan_out: in the (out_features, in_features) layout the "
+        "fan-out is the number of outputs":
+            bound_of(lambda gain, fan_in, fan_out: gain * math.sqrt(3 / fan_in)),
+        "the std used as the bound: a uniform distribution's std is smaller than its bound":
+            bound_of(lambda gain, fan_in, fan_out: gain / math.sqrt(fan_out)),
+        "the bound is smaller than the std (divided by the factor that should multiply): "
+        "a uniform distribution's std is smaller than its bound":
+            bound_of(lambda gain, fan_in, fan_out: gain / math.sqrt(3 * fan_out)),
+        "one gain for every nonlinearity (ReLU's): each nonlinearity has its own gain "
+        "(torch.nn.init.calculate_gain)":
+            bound_of(lambda gain, fan_in, fan_out: math.sqrt(2) * math.sqrt(3 / fan_out)),
+        "the gain squared in the bound (a variance where a std belongs)":
+            bound_of(lambda gain, fan_in, fan_out: gain ** 2 * math.sqrt(3 / fan_out)),
+        "Glorot/Xavier's average of the two fans: Kaiming's fan_out mode uses fan_out alone":
+            bound_of(lambda gain, fan_in, fan_out: gain * math.sqrt(6 / (fan_in + fan_out))),
+        "drawn from a normal distribution: the exercise asks for a uniform one": normal,
+        "not centred: the interval must be symmetric around zero": not_centred,
+        "a new tensor was returned and the caller's weight was not filled: fill the given "
+        "weight in place (a method whose name ends in _)": new_tensor,
+    }
+
+
+@exercise("04b_deep_diagnostics", "kaiming_uniform_fan_out_")
+def check_kaiming_fan_out(kaiming_uniform_fan_out_: Callable | None) -> None:
+    """Exercise 2: ``kaiming_uniform_fan_out_(weight, nonlinearity, generator=None)`` -> the
+    weight (out_features, in_features), filled in place from a uniform distribution whose
+    std is the gain over sqrt(fan_out). Compared with ``torch.nn.init.kaiming_uniform_(weight,
+    mode="fan_out", nonlinearity=...)`` from the same generator state: shown (50, 200) with
+    "relu"; hidden (200, 30) "tanh", (10, 300) "linear" in float32, (300, 100) "sigmoid" and a
+    (64, 256) "selu" weight that requires grad. torch's Kaiming and Xavier functions (and
+    ours) raise while the student's function runs."""
+    def reference(weight, nonlinearity, generator):
+        return torch.nn.init.kaiming_uniform_(weight, mode="fan_out", nonlinearity=nonlinearity,
+                                              generator=generator)
+
     def case(shape, nonlinearity, seed, **options):
         weight, generator = _weight(shape, seed, **options)
         return weight, nonlinearity, generator
@@ -289,27 +315,7 @@ def check_kaiming_fan_out(kaiming_uniform_fan_out_: Callable | None) -> None:
         kaiming_uniform_fan_out_, reference, *case((50, 200), "relu", 0), cases=cases,
         inplace=(0,), forbid=KAIMING_FORBIDDEN, name="kaiming_uniform_fan_out_",
         atol=1e-6, rtol=1e-5,
-        mistakes={
-            "fan_in used instead of fan_out: in the (out_features, in_features) layout the "
-            "fan-out is the number of outputs":
-                bound_of(lambda gain, fan_in, fan_out: gain * math.sqrt(3 / fan_in)),
-            "the std used as the bound: a uniform distribution's std is smaller than its bound":
-                bound_of(lambda gain, fan_in, fan_out: gain / math.sqrt(fan_out)),
-            "the bound is smaller than the std (divided by the factor that should multiply): "
-            "a uniform distribution's std is smaller than its bound":
-                bound_of(lambda gain, fan_in, fan_out: gain / math.sqrt(3 * fan_out)),
-            "one gain for every nonlinearity (ReLU's): each nonlinearity has its own gain "
-            "(torch.nn.init.calculate_gain)":
-                bound_of(lambda gain, fan_in, fan_out: math.sqrt(2) * math.sqrt(3 / fan_out)),
-            "the gain squared in the bound (a variance where a std belongs)":
-                bound_of(lambda gain, fan_in, fan_out: gain ** 2 * math.sqrt(3 / fan_out)),
-            "Glorot/Xavier's average of the two fans: Kaiming's fan_out mode uses fan_out alone":
-                bound_of(lambda gain, fan_in, fan_out: gain * math.sqrt(6 / (fan_in + fan_out))),
-            "drawn from a normal distribution: the exercise asks for a uniform one": normal,
-            "not centred: the interval must be symmetric around zero": not_centred,
-            "a new tensor was returned and the caller's weight was not filled: fill the given "
-            "weight in place (a method whose name ends in _)": new_tensor,
-        },
+        mistakes=_fan_out_mistakes(),
     ), kaiming_uniform_fan_out_, "tanh")
 
 
