@@ -375,8 +375,9 @@ def grade_folder(folder: Path, page: str | None = None, *, jobs: int = 2,
             raise SystemExit(f"no course notebook in {folder}: say which page with --assignment")
         page = max(set(pages), key=pages.count)
     if not _entries(page):
-        raise SystemExit(f"{page!r} has no exercises (pages with exercises: "
-                         f"{', '.join(sorted({e.page for e in __import__('utils.exercises').exercises.registry()}))})")
+        from utils.exercises import registry
+        pages = ", ".join(sorted({e.page for e in registry()}))
+        raise SystemExit(f"{page!r} has no exercises (pages with exercises: {pages})")
     isolate = _no_network_prefix()
 
     def one(pair):
