@@ -11,7 +11,8 @@ answer with PyTorch (``torch.softmax``, ``F.cross_entropy``, autograd,
 Every checker hands the student's own function to :func:`utils.checks.check_function`,
 with the shown case first and then hidden cases that vary what the exercise leaves free
 (the number of examples, features, hidden units and classes, the learning rate, rows with
-one huge logit, ties). Each typical mistake is declared once, as the function a student who
+one huge logit, ties). The random hidden cases come from
+:func:`utils.exercises.hidden_generator`, so that an instructor's seed changes them. Each typical mistake is declared once, as the function a student who
 made it would write; the generic tests plant every one of them. The mistakes are written
 from PyTorch's answer wherever they can be (``n * F.cross_entropy(...)`` for a sum instead
 of a mean), so that this module, which students import, does not spell out the answers.
