@@ -15,6 +15,7 @@ special about one exercise (mistakes given as values, odd inputs) stays in
 import importlib
 
 import pytest
+import torch
 
 from utils.checks import declared_mistakes
 from utils.exercises import MODULES, grading, registry
@@ -115,3 +116,31 @@ def test_every_exercise_names_a_page_of_the_book_and_a_reference():
     for entry in EXERCISES:
         assert (CHAPTERS / f"{entry.page}.ipynb").is_file(), f"{entry.id}: no page {entry.page}"
         reference_args(entry)  # raises if tests/solutions lacks the answer
+
+
+def test_an_answer_with_a_part_left_out_fails_and_earns_nothing(capsys):
+    """`return dW, None` prints a passing line and a "not attempted" one: that is a written
+    answer with a part missing, not a pass."""
+    from utils.exercises.hw1 import check_backward
+    from solutions.hw1 import backward
+
+    def half(X, P, Y):
+        return backward(X, P, Y)[0], None
+
+    with pytest.raises(AssertionError, match="parts of your answer are missing"):
+        check_backward(half)
+    with grading():
+        outcome = check_backward(half)
+    assert outcome.status == "failed" and outcome.points == 0
+
+
+def test_an_in_place_stub_is_not_attempted():
+    from utils.checks import check_function
+
+    def stub(x):
+        raise NotImplementedError
+
+    def reference(x):
+        x.mul_(2)
+
+    assert check_function(stub, reference, torch.ones(3), inplace=(0,)) is False

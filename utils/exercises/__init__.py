@@ -40,7 +40,7 @@ POINTS: dict[str, float] = {
 }
 
 #: the chapter modules, in the book's order
-MODULES = ("tools", "backprop", "hw1", "boolean", "optim", "init", "batchnorm", "regularization")
+MODULES = ("tools", "backprop", "hw1", "boolean", "optim", "init", "batchnorm", "hw2", "regularization")
 
 
 #: The environment variable with the instructor's hidden-case seed (the grader sets it).
@@ -186,6 +186,15 @@ def _run(checker: Callable, exercise_id: str, answer: tuple) -> Outcome:
             raise AssertionError(failure) from None
         return outcome
     waiting = bool(lines) and all(line.endswith("not attempted yet") for line in lines)
+    missing = [line for line in lines if line.endswith("not attempted yet")]
+    if missing and not waiting:  # e.g. `return dW, None`: a written answer with a part left out
+        names = ", ".join(line.rsplit(" | ", 1)[0] for line in missing)
+        failure = (f"{len(missing)} of {len(lines)} parts of your answer are missing ({names}): "
+                   "None or ... where a value belongs.\nHint: compute and return every part the "
+                   "exercise asks for.")
+        if not _GRADING:
+            raise AssertionError(failure)
+        return Outcome(exercise_id, "failed", 0, possible, "\n".join(lines + [failure]))
     return Outcome(exercise_id, "not attempted" if waiting else "passed",
                    0 if waiting else possible, possible, "\n".join(lines))
 
