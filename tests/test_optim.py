@@ -3,7 +3,7 @@
 Everything runs in float64. Tolerances (absolute, on every entry of every parameter):
 
 - ``TOL = 1e-10`` for the optimizers that mirror ``torch.optim`` (SGD, Adagrad, Adadelta,
-  RMSprop, Adam, AdamW), checked after *each* of ``STEPS = 100`` steps on a small tanh MLP
+  RMSprop, Adam, AdamW, NAdam; NAdam with float64 as torch's default dtype), checked after *each* of ``STEPS = 100`` steps on a small tanh MLP
   with two parameter groups (different learning rates, and in one test other options too);
   torch runs with ``foreach=False``. Both do the same operations in the same order, so the
   differences observed with torch 2.13 on CPU are exactly 0.
@@ -152,6 +152,56 @@ def test_per_group_options_match_torch(name, kwargs, group2):
     assert max_diff <= TOL, f"{name}({kwargs}), group 2 {group2}: {max_diff:.3g}"
 
 
+
+# --- NAdam: torch keeps mu_product in the default dtype --------------------------------
+@pytest.fixture
+def float64_default():
+    """torch.optim.NAdam keeps ``mu_product`` as a 0-dim tensor of the default dtype; with
+    float64 as default its arithmetic is ours (a Python float) to the last bit."""
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(dtype)
+
+
+NADAM_CASES = [dict(), dict(lr=0.01), dict(lr=0.01, betas=(0.5, 0.9), eps=1e-6),
+               dict(lr=0.01, momentum_decay=0.3), dict(lr=0.01, weight_decay=0.1),
+               dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)]
+
+
+@pytest.mark.parametrize("kwargs", NADAM_CASES, ids=str)
+def test_nadam_matches_torch_step_by_step(kwargs, float64_default):
+    max_diff, moved = run_against_torch(optim.NAdam, torch.optim.NAdam, kwargs)
+    assert max_diff <= TOL, f"NAdam({kwargs}): max |ours - torch| = {max_diff:.3g}"
+    assert moved > 1e-4, f"NAdam({kwargs}) barely moved ({moved:.3g}): the test is vacuous"
+
+
+def test_nadam_per_group_options_match_torch(float64_default):
+    group2 = dict(betas=(0.5, 0.6), momentum_decay=0.1, weight_decay=0.1, eps=1e-3)
+    max_diff, _ = run_against_torch(optim.NAdam, torch.optim.NAdam, dict(lr=0.01),
+                                    group2=group2)
+    assert max_diff <= TOL, f"NAdam, group 2 {group2}: {max_diff:.3g}"
+
+
+def test_nadam_with_torchs_float32_mu_product_differs_only_in_rounding():
+    """Under the default float32, torch rounds mu_product to float32 every step (the Note in
+    NAdam's docstring): the runs then differ, but far below anything a plot shows."""
+    max_diff, moved = run_against_torch(optim.NAdam, torch.optim.NAdam, dict(lr=0.01))
+    assert 0 < max_diff <= 1e-6 * moved
+
+
+def test_nadam_state_and_first_step():
+    w = torch.tensor([1.0, -2.0], dtype=DT, requires_grad=True)
+    opt = optim.NAdam([w], lr=0.1, eps=0.0)
+    set_grads([w], [[2.0, -4.0]])
+    opt.step()
+    mu1, mu2 = (0.9 * (1 - 0.5 * 0.96 ** (t * 0.004)) for t in (1, 2))
+    # m = 0.1 g and sqrt(v_hat) = |g|: the step is lr sign(g) (1 + 0.1 mu2 / (1 - mu1 mu2))
+    step = 0.1 * (1 + 0.1 * mu2 / (1 - mu1 * mu2))
+    assert_tensor(w, [1.0 - step, -2.0 + step], "NAdam after step 1")
+    assert opt.state[w]["mu_product"] == pytest.approx(mu1, abs=HAND_TOL)
+    assert opt.state[w]["step"] == 1
+
 def test_adagrad_uses_the_groups_initial_accumulator_value():
     """torch 2.x fills ``sum`` with the constructor's value even for a group that sets its
     own; we use the group's (documented in Adagrad's docstring)."""
@@ -162,7 +212,7 @@ def test_adagrad_uses_the_groups_initial_accumulator_value():
     assert opt.state[a]["sum"].item() == 1.0 and opt.state[b]["sum"].item() == 4.0
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", [*CASES, "NAdam"])
 def test_defaults_are_torchs(name):
     p = [torch.zeros(1, requires_grad=True)]
     got = getattr(optim, name)(p).defaults
@@ -176,6 +226,7 @@ def test_defaults_are_torchs(name):
     (optim.Adam, dict(lr=0.01, weight_decay=0.1), torch.optim.AdamW,
      dict(lr=0.01, weight_decay=0.1)),
     (optim.RMSprop, dict(lr=1e-3), torch.optim.RMSprop, dict(lr=1e-3, centered=True)),
+    (optim.NAdam, dict(lr=0.01), torch.optim.Adam, dict(lr=0.01)),
 ])
 def test_comparison_detects_a_different_rule(ours_cls, ours_kw, theirs_cls, theirs_kw):
     """The harness above can fail: a slightly different rule gives a visible difference."""
@@ -428,6 +479,8 @@ ERRORS = [
     (lambda: optim.Adam(ps(), betas=(1.0, 0.999)), "Invalid beta parameter at index 0: 1.0"),
     (lambda: optim.AdamW(ps(), betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
     (lambda: optim.AdamW(ps(), weight_decay=-0.01), "Invalid weight_decay value: -0.01"),
+    (lambda: optim.NAdam(ps(), momentum_decay=-1), "Invalid momentum_decay value: -1"),
+    (lambda: optim.NAdam(ps(), betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
     (lambda: optim.LARS(ps(), lr=0.1, trust_coefficient=-1), "Invalid trust_coefficient value: -1"),
     (lambda: optim.LAMB(ps(), betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
     (lambda: optim.LAMB(ps(), clamp_value=-1), "Invalid clamp_value value: -1"),
