@@ -244,3 +244,83 @@ def test_update_ratio_of_an_sgd_step_is_lr_grad_over_weights():
     with pytest.raises(ValueError, match="same shape"):
         update_ratio(w, w[0])
 
+
+
+# What a pass costs in memory: saved_for_backward against the tensors torch's own graph
+# exposes (grad_fn._saved_*), held_bytes against torch.profiler's arithmetic on known sizes.
+
+def _tanh_chain(h, weights):
+    for W in weights:
+        h = torch.tanh(h @ W)                                        # (B, H)
+    return h
+
+
+def _chain_inputs(depth, batch=8, width=5):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, width, generator=g, dtype=D)
+    weights = [torch.randn(width, width, generator=g, dtype=D).requires_grad_(True)
+               for _ in range(depth)]
+    return x, weights
+
+
+def _saved_by_graph(out):
+    """Every tensor the graph behind ``out`` keeps, read from grad_fn's _saved_* attributes."""
+    saved, seen, todo = [], set(), [out.grad_fn]
+    while todo:
+        fn = todo.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        for attr in dir(fn):
+            if attr.startswith("_saved_"):
+                value = getattr(fn, attr)
+                if isinstance(value, torch.Tensor):
+                    saved.append(value)
+        todo += [next_fn for next_fn, _ in fn.next_functions]
+    return saved
+
+
+@pytest.mark.parametrize("depth", [1, 3, 6])
+def test_saved_for_backward_matches_the_graphs_own_saved_tensors(depth):
+    x, weights = _chain_inputs(depth)
+    out, saved = d.saved_for_backward(_tanh_chain, x, weights, exclude=weights)
+    by_graph = _saved_by_graph(out)
+    assert saved["saves"] == len(by_graph) == 3 * depth - 1  # x, then (h, W, tanh out) a layer
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in by_graph}
+    for W in weights:
+        storages.pop(W.untyped_storage().data_ptr(), None)
+    assert saved["tensors"] == len(storages) == depth + 1           # x and every layer's output
+    assert saved["bytes"] == sum(storages.values()) == (depth + 1) * x.numel() * 8
+    assert torch.equal(out, _tanh_chain(x, [W.detach() for W in weights]))
+
+
+def test_saved_for_backward_counts_shared_storage_once_and_nothing_under_no_grad():
+    w = torch.ones(4, dtype=D, requires_grad=True)
+    _, saved = d.saved_for_backward(lambda t: t * t, w)             # mul saves t twice
+    assert saved == {"saves": 2, "tensors": 1, "bytes": 32}
+    _, saved = d.saved_for_backward(lambda t: t * t, w, exclude=[w])
+    assert saved == {"saves": 2, "tensors": 0, "bytes": 0}
+    with torch.no_grad():
+        out, saved = d.saved_for_backward(lambda t: torch.tanh(t * t), w)
+    assert saved == {"saves": 0, "tensors": 0, "bytes": 0} and not out.requires_grad
+
+
+def test_held_bytes_sees_what_outlives_the_call():
+    _, held = d.held_bytes(lambda: torch.zeros(1000, dtype=D))
+    assert held == 8000
+    _, held = d.held_bytes(lambda: (torch.zeros(1000, dtype=D) + 1).sum())  # temporaries freed
+    assert held == 8                                                       # the 0-d output
+    _, held = d.held_bytes(lambda: None)
+    assert held == 0
+
+
+@pytest.mark.parametrize("depth", [1, 4])
+def test_held_bytes_agrees_with_the_saved_tensors_of_a_recorded_graph(depth):
+    x, weights = _chain_inputs(depth, batch=64, width=32)
+    out, held = d.held_bytes(_tanh_chain, x, weights)
+    _, saved = d.saved_for_backward(_tanh_chain, x, weights, exclude=weights)
+    layer = x.numel() * 8
+    assert held == saved["bytes"] - layer == depth * layer         # x existed before the call
+    with torch.no_grad():
+        out, held = d.held_bytes(_tanh_chain, x, weights)
+    assert held == layer                                          # only the output is left

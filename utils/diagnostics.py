@@ -33,6 +33,10 @@ Probes of a model (they leave its parameters and BatchNorm running statistics as
   be trusted), and "internal covariate shift" as the change of a layer's gradient when the
   layers before it take their step.
 
+What a pass costs in memory (:func:`saved_for_backward`, :func:`held_bytes`): the tensors
+autograd saves for the backward pass, and the bytes torch's CPU allocator still holds after a
+call.
+
 Conventions: ``std`` is torch's default, the unbiased :math:`\frac{1}{n-1}` estimate (the
 lecture's ``t.std()``); fractions are in [0, 1]. Histogram densities are over ``bins`` equal
 bins between each tensor's min and max (``torch.histogram``).
@@ -45,13 +49,15 @@ from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
 
 from . import nn
 from .validation import check_int
 
 __all__ = ["series", "layer_stats", "gradient_stats", "weight_gradient_stats",
            "update_ratio_stats", "histogram_densities", "frozen_buffers", "layer_outputs",
-           "update_ratio", "loss_landscape", "gradient_shift"]
+           "update_ratio", "loss_landscape", "gradient_shift",
+           "saved_for_backward", "held_bytes"]
 
 
 def series(data, what: str = "data", min_size: int = 2) -> dict[str, torch.Tensor]:
@@ -301,3 +307,62 @@ def gradient_shift(model, X: torch.Tensor, Y: torch.Tensor, lr: float) -> list[d
                 for p, p0 in zip(params, saved):
                     p.copy_(p0)
     return out
+
+
+def _storage(t: torch.Tensor) -> tuple[int, int]:
+    storage = t.untyped_storage()
+    return storage.data_ptr(), storage.nbytes()
+
+
+def saved_for_backward(fn, *args, exclude: Sequence[torch.Tensor] = (), **kwargs) -> tuple:
+    r"""Run ``fn(*args, **kwargs)`` and measure what autograd saves for its backward pass.
+
+    Every tensor an operation saves for the backward pass (a product saves its inputs, tanh
+    its output) goes through the pack hook of
+    :func:`torch.autograd.graph.saved_tensors_hooks`. We count those saves and the bytes of
+    the distinct memory blocks (storages) they hold: a layer's output saved by its tanh and
+    again by the next product costs its memory once. Storages of ``exclude`` (the
+    parameters, say, which exist with or without a backward pass) are left out of
+    ``tensors`` and ``bytes``. Under ``torch.no_grad()``, or when no input requires grad,
+    nothing is saved.
+
+    Returns:
+        ``(output, {"saves": number of saves, "tensors": distinct storages counted,
+        "bytes": their size in bytes})``.
+
+    Example:
+        >>> w = torch.ones(3, requires_grad=True)   # float32: 4 bytes a number
+        >>> out, saved = saved_for_backward(torch.exp, w)   # exp saves its output
+        >>> saved
+        {'saves': 1, 'tensors': 1, 'bytes': 12}
+    """
+    records = []
+
+    def pack(t):
+        records.append(_storage(t))
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn(*args, **kwargs)
+    skip = {_storage(t)[0] for t in exclude}
+    kept = {ptr: nbytes for ptr, nbytes in records if ptr not in skip}
+    return out, {"saves": len(records), "tensors": len(kept), "bytes": sum(kept.values())}
+
+
+def held_bytes(fn, *args, **kwargs) -> tuple:
+    """Run ``fn(*args, **kwargs)`` and return ``(output, bytes)``: the bytes torch's CPU
+    allocator allocated during the call and still holds when it returns, as
+    :mod:`torch.profiler` (``profile_memory=True``) records them.
+
+    That is the output, plus, when autograd records a graph, everything the graph keeps for
+    the backward pass that the call allocated (not its inputs, which existed before).
+    Temporaries freed during the call count 0. CPU tensors only; a block allocated before
+    the call and freed during it is not seen (the profiler warns on stderr).
+
+    Example:
+        >>> held_bytes(lambda: torch.zeros(1000, dtype=torch.float64))[1]
+        8000
+    """
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        out = fn(*args, **kwargs)
+    return out, sum(event.self_cpu_memory_usage for event in prof.events())
