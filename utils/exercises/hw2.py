@@ -337,9 +337,12 @@ def _show(fig) -> None:
         from IPython.display import display
     except ImportError:
         return
+    from IPython.display import Image
     shell = get_ipython()
     if shell is not None and getattr(shell, "kernel", None) is not None:
-        display(fig)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=100)
+        display(Image(data=png.getvalue(), format="png"))
 
 
 # --- comparing dicts of gradients -------------------------------------------------------
@@ -522,7 +525,7 @@ def _run_cases(fn: Callable, who: str, names, offset: int, *, picture: bool) -> 
     first_cache = _cache(*cases[0][1])
     if fn is None or fn is ... or _call(fn, (_fresh(first_cache),), who) is _STUB:
         print(f"{who} | not attempted yet")
-        if picture:
+        if picture:  # the table still to fill
             _picture(who, names, [c[0] for c in cases],
                      [{g: compare(None, 0.0, name=g) for g in names}] * len(cases))
         return None
@@ -540,12 +543,15 @@ def _run_cases(fn: Callable, who: str, names, offset: int, *, picture: bool) -> 
             runs.append((label, got, expected, _compare_all(got, expected, names)))
         except AssertionError as err:
             runs.append(err)
-    if picture:
-        _picture(who, names, [c[0] for c in cases],
-                 [None if isinstance(r, AssertionError) else r[3] for r in runs])
+    def draw():
+        if picture:
+            _picture(who, names, [c[0] for c in cases],
+                     [None if isinstance(r, AssertionError) else r[3] for r in runs])
     for k, (run, (label, (params, Xb, Yb))) in enumerate(zip(runs, cases)):
         if isinstance(run, AssertionError):
             print(f"{who}, {label.split(' (')[0]} | raised, or returned no dict")
+            if k == 0:
+                draw()
             raise run
         _, got, expected, results = run
         if k == 0 and not any(r.attempted for r in results.values()):
@@ -556,6 +562,8 @@ def _run_cases(fn: Callable, who: str, names, offset: int, *, picture: bool) -> 
         if k == 0 or bad:
             for name in names:
                 print(results[name])
+        if k == 0:
+            draw()
         if bad:
             _verdict(who, label, got, expected, names, _mistakes_of(params, Xb, Yb, expected),
                      len(Xb), results, _where if names == PARAMETER_GRADIENTS else None)
