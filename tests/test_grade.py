@@ -81,10 +81,12 @@ def test_the_instructors_guide_shows_the_real_gradebook(graded):
     shown = (ROOT / "assets" / "grading" / "gradebook.csv").read_text()
     assert "assets/grading/gradebook.csv" in guide
     table = {row["student"]: row for row in csv.DictReader(shown.splitlines())}
-    assert {s: {k: v for k, v in r.items() if k != "note"} for s, r in table.items()} == \
-           {s: {k: v for k, v in r.items() if k != "note"} for s, r in rows.items()}, (
-        "the guide's gradebook is stale: run `make grade` and copy _build/grading/gradebook.csv "
-        "to assets/grading/")
+    stale = ("the guide's worked example is stale: run `make grade` and copy "
+             "_build/grading/gradebook.csv and _build/grading/feedback/partly_wrong.md to assets/grading/")
+    assert table == rows, stale
+    _, feedback, _, _ = graded
+    assert (ROOT / "assets" / "grading" / "feedback" / "partly_wrong.md").read_text() == \
+        (feedback / "partly_wrong.md").read_text(), stale
 
 
 # --- the grader's own errors -------------------------------------------------------------

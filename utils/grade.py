@@ -106,7 +106,7 @@ def _read(path: Path) -> tuple[dict | None, str]:
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as err:
-        return None, f"not a valid notebook: the file is not valid JSON ({err.msg} at line {err.lineno})"
+        return None, f"not a valid notebook: the file is not valid JSON ({err.msg}, line {err.lineno})"
     if not (isinstance(nb, dict) and isinstance(nb.get("cells"), list)):
         return None, "not a valid notebook: no list of cells"
     if nb.get("nbformat") != 4:
@@ -191,8 +191,9 @@ def _execute(nb_path: Path, names: list[str], notebook_limit: float,
                                     f"after its time limit of {cell_limit:g} s")
                     break
                 if out.get("output_type") == "error":
+                    what = _first_line(str(out.get("evalue") or ""))
                     problems.append(f"cell {index} ({_first_line(cell.source)!r}) raised "
-                                    f"{out.get('ename')}: {str(out.get('evalue'))[:200]}")
+                                    f"{out.get('ename')}" + (f": {what}" if what else ""))
                     break
         harvest = nbformat.v4.new_code_cell(_HARVEST % (names,))
         client.timeout_func = lambda cell: 60
