@@ -34,6 +34,7 @@ RUNTIME_BUDGET_S = {
     "04b_deep_diagnostics": 60,
     "05_batchnorm": 60,
     "05b_why_batchnorm": 60,
+    "hw2_mlp_backprop": 90,
     "05x_batchnorm_exercises": 30,
     "06_regularization": 60,
     "06b_dropout_and_noise": 60,
