@@ -3,7 +3,7 @@
 The homework takes the notebook's worked example, a single-layer network for two classes
 (logistic regression), to C classes: ``softmax``, ``cross_entropy``, the gradients of the
 layer (``backward``), an SGD step (``sgd_step``), a prediction of the loss before training
-(``initial_loss``) and, as a bonus, a hidden tanh layer (``two_layer_gradients``). Each
+(``initial_loss``) and, in part 3, a hidden tanh layer (``two_layer_gradients``). Each
 checker draws fixed float64 inputs from its own seeded generator, computes the expected
 answer with PyTorch (``torch.softmax``, ``F.cross_entropy``, autograd,
 ``torch.optim.SGD``) and names the usual mistakes.
@@ -396,7 +396,7 @@ def check_initial_loss(initial_loss) -> None:
     )
 
 
-# --- bonus: two layers ---------------------------------------------------------------
+# --- part 3: two layers ---------------------------------------------------------------
 def _two_layer_case(g: torch.Generator, n: int, d: int, h: int, classes: int) -> tuple:
     X, y = _randn(g, n, d), _labels(g, n, classes)
     params = [0.5 * _randn(g, d, h), _randn(g, h),  # W1 (d, h), b1 (h,)
@@ -432,7 +432,7 @@ def _autograd_two_layer(X, Y, params, slope=None) -> tuple[torch.Tensor, ...]:
 
 @exercise("hw1_single_layer", "two_layer_gradients", graded=True)
 def check_two_layer_gradients(two_layer_gradients: Callable | None) -> None:
-    """Bonus: ``two_layer_gradients(X, Y, params)`` -> ``(dW1, db1, dW2, db2)``.
+    """Exercise 7 (part 3): ``two_layer_gradients(X, Y, params)`` -> ``(dW1, db1, dW2, db2)``.
 
     The network is ``P = softmax(tanh(X @ W1 + b1) @ W2 + b2)`` with ``params = [W1, b1,
     W2, b2]`` and the mean cross-entropy loss; ``Y`` (N, C) is one-hot. Shown: N = D = 8,
