@@ -37,7 +37,8 @@ def test_the_edge_is_where_the_checker_says():
 @pytest.mark.parametrize("claim, why", [
     (0.05, "a larger rate is stable"),      # safe, but not the largest: no known mistake
     (0.2, "at or beyond the edge"),
-    (0.0771, "at or beyond the edge"),   # just past it: the loss grows slowly
+    (0.0771, "just above the edge"),     # a hair past it: round down
+    (0.08, "at or beyond the edge"),     # past it: the loss grows
     (1e-6, "the edge is much higher"),   # far below it: the loss barely moves
     (0.0, "not a learning rate"),
     (-0.01, "not a learning rate"),

@@ -222,8 +222,13 @@ def check_momentum_stable_lr(largest_stable_lr) -> bool:
     named = [label for label, value in _STABLE_MISTAKES.items() if abs(claim / value - 1) < 0.05]
     if not converges:
         what = (f"at your rate {claim:.4g} the loss after {STABLE_STEPS} steps is {at:.3g}, "
-                f"from {start:.3g} at the start: it does not converge")
-        if at > start or quadratic_loss_after(claim / 2) < 0.01 * start:  # at or past the edge
+                f"from {start:.3g} at the start: "
+                + ("it fell, but not below 1 % of its start, the criterion" if at < start else
+                   "it does not converge"))
+        if quadratic_loss_after(0.98 * claim) < 0.01 * start:  # a hair above the edge
+            fallback = ("your rate is just above the edge (98 % of it converges): round your "
+                        "measurement down, not to the nearest digit.")
+        elif at > start or quadratic_loss_after(claim / 2) < 0.01 * start:  # at or past the edge
             fallback = ("your rate is at or beyond the edge: measure with quadratic_loss_after "
                         "at smaller rates and bisect between one that converges and one that "
                         "does not.")
@@ -373,10 +378,11 @@ def _torch_cyclic(steps, base_lr, max_lr, step_size_up, step_size_down, mode):
 
 
 def _cyclic_mistake(*, halve=True, halve_first=False, one_ramp=False, swapped=False,
-                    from_top=False, shifted=False):
+                    from_top=False, shifted=False, symmetric=False, halve_base=False):
     """A wrong triangular schedule, as a student would write it: each flag is one mistake."""
     def cyclic_lr(steps, base_lr, max_lr, step_size_up, step_size_down, mode):
         up, down = (step_size_down, step_size_up) if swapped else (step_size_up, step_size_down)
+        down = up if symmetric else down
         period = up if one_ramp else up + down
         rates = []
         for s in range(steps):
@@ -388,7 +394,8 @@ def _cyclic_mistake(*, halve=True, halve_first=False, one_ramp=False, swapped=Fa
             scale = 1.0
             if mode == "triangular2" and halve:
                 scale = 0.5 ** (cycle + 1) if halve_first else 0.5 ** cycle
-            rates.append(base_lr + (max_lr - base_lr) * frac * scale)
+            low = base_lr * scale if halve_base else base_lr
+            rates.append(low + (max_lr - base_lr) * frac * scale)
         return rates
     return cyclic_lr
 
@@ -419,5 +426,9 @@ def check_cyclic_lr(cyclic_lr: Callable | None) -> None:
                 _cyclic_mistake(from_top=True),
             "off by one step: step 0's rate is base_lr, and the schedule moves after each step":
                 _cyclic_mistake(shifted=True),
+            "step_size_down was ignored (the way down as long as the way up)":
+                _cyclic_mistake(symmetric=True),
+            "triangular2 halved base_lr too: only the triangle's height above base_lr halves":
+                _cyclic_mistake(halve_base=True),
         },
     )
