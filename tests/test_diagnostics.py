@@ -324,3 +324,16 @@ def test_held_bytes_agrees_with_the_saved_tensors_of_a_recorded_graph(depth):
     with torch.no_grad():
         out, held = d.held_bytes(_tanh_chain, x, weights)
     assert held == layer                                          # only the output is left
+
+
+def test_held_bytes_leaves_a_notebooks_output_clean():
+    """kineto prints two lines on stderr at every profiler start and stop unless told not to."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "KINETO_LOG_LEVEL"}
+    code = ("import torch; from utils.diagnostics import held_bytes\n"
+            "print(held_bytes(lambda: torch.zeros(10, dtype=torch.float64))[1])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True)
+    assert run.stdout.strip() == "80" and run.stderr == ""

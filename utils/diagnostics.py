@@ -45,6 +45,7 @@ bins between each tensor's min and max (``torch.histogram``).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -359,10 +360,16 @@ def held_bytes(fn, *args, **kwargs) -> tuple:
     Temporaries freed during the call count 0. CPU tensors only; a block allocated before
     the call and freed during it is not seen (the profiler warns on stderr).
 
+    Note:
+        Unless ``KINETO_LOG_LEVEL`` is set, this sets it to 6 for the process, which keeps
+        the profiler's engine (kineto) from printing two lines on stderr at every start and
+        stop; kineto reads it once, when a profiler first starts in the process.
+
     Example:
         >>> held_bytes(lambda: torch.zeros(1000, dtype=torch.float64))[1]
         8000
     """
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         out = fn(*args, **kwargs)
     return out, sum(event.self_cpu_memory_usage for event in prof.events())
