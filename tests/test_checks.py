@@ -594,3 +594,21 @@ def test_a_declared_mistake_that_is_right_on_a_case_gives_no_hint_there():
         check_function(student, lambda x: x.abs(), torch.tensor([1.0, 2.0]), dtype=torch.float32,
                        mistakes={"forgot the absolute value": lambda x: x})
     assert "known mistake" not in str(err.value) and "dtype" in str(err.value)
+
+
+def test_a_float32_answer_right_to_its_own_precision_is_told_to_use_float64():
+    expected = torch.tensor([0.1062732], dtype=torch.float64) + 1e-9
+    got = expected.float()
+    with pytest.raises(AssertionError, match="only to float32 precision"):
+        check(got, expected, atol=1e-12, rtol=1e-12)
+
+
+def test_a_float64_answer_where_float32_is_demanded_is_not_called_integer_arithmetic():
+    with pytest.raises(AssertionError) as err:
+        check(np.ones(3), torch.ones(3), dtype=torch.float32)
+    assert "Integer arithmetic" not in str(err.value) and ".astype" in str(err.value)
+
+
+def test_a_transposed_rectangular_answer_is_called_transposed():
+    with pytest.raises(AssertionError, match="right but the result is transposed"):
+        check(torch.ones(3, 2), torch.ones(2, 3))

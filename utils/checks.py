@@ -218,7 +218,8 @@ def _factor(g: np.ndarray, e: np.ndarray, atol: float, rtol: float) -> str | Non
 def _shape_hint(g: np.ndarray, e: np.ndarray, atol: float, rtol: float) -> str:
     wrong = f"expected shape {e.shape}, got {g.shape}"
     if g.ndim >= 2 and _close(np.swapaxes(g, -1, -2), e, atol, rtol):  # rectangular ones too
-        return f"transposed: {wrong}, and your transpose is right (factor order, .T)."
+        return (f"transposed: {wrong}. Your numbers are right but the result is transposed "
+                "(check the order of the factors, or a .T).")
     if g.size == e.size and _close(g.reshape(e.shape), e, atol, rtol):
         if g.ndim > e.ndim:  # e.g. (1, 4) for (4,)
             return (f"right numbers, wrong shape: {wrong}. Your result has an extra dimension "
@@ -272,9 +273,24 @@ def _hint(case: _Case, mistakes: dict[str, _Reading], n: int | None, atol: float
         return _shape_hint(g.values, e.values, atol, rtol)
     problem = _dtype_problem(g, e, want)
     if problem and (case.result.close or g.family != e.family):  # else the values matter more
-        why = " Integer arithmetic truncates and has no gradient." if e.family == "float" else ""
-        return f"wrong {problem}.{why} Convert it with .to(...)."
+        why = (" Integer arithmetic truncates and has no gradient."
+               if e.family == "float" and g.family != "float" else "")
+        how = ".astype(...)" if "numpy" in g.desc else ".to(...)"
+        return f"wrong {problem}.{why} Convert it with {how}."
+    if _low_precision(g, e, atol, rtol):
+        return (f"your numbers agree with the expected ones only to {g.dtype} precision: the "
+                "answer needs float64 (compute in float64, or convert the inputs before you start).")
     return _value_hint(g.values, e.values, n, atol, rtol)
+
+
+def _low_precision(g: _Reading, e: _Reading, atol: float, rtol: float) -> bool:
+    """A float32 (or half) answer that is right to its own precision but not to the
+    tolerance asked (a float64 one)."""
+    if not (g.typed and g.dtype in ("float32", "float16", "bfloat16") and e.dtype == "float64"):
+        return False
+    eps = {"float32": 1.2e-7, "float16": 9.8e-4, "bfloat16": 7.9e-3}[g.dtype]
+    scale = float(np.abs(e.values).max()) if e.values.size else 0.0
+    return _close(g.values, e.values, max(atol, 100 * eps * scale), max(rtol, 100 * eps))
 
 
 def _explain(case: _Case, mistakes: dict[str, _Reading], n: int | None, atol: float,
@@ -466,6 +482,8 @@ def _describe(args: tuple) -> str:
             return f"tensor{tuple(x.shape)}"
         if isinstance(x, (list, tuple)):
             return f"{type(x).__name__} of {len(x)}"
+        if isinstance(x, float):
+            return f"{x:.4g}"
         return repr(x) if len(repr(x)) <= 20 else type(x).__name__
     return ", ".join(one(x) for x in args)
 
