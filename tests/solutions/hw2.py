@@ -92,7 +92,7 @@ def dhprebn_fused(dhpreact, hprebn, bngain):
 def backward_pass(cache):
     # the parameters' gradients, with the fused steps of exercises 2 and 3
     Xb, C, W1, W2, bngain = (cache[k] for k in ("Xb", "C", "W1", "W2", "bngain"))
-    emb, embcat, hprebn, bnraw, h = (cache[k] for k in ("emb", "embcat", "hprebn", "bnraw", "h"))
+    emb, embcat, bnraw, h = (cache[k] for k in ("emb", "embcat", "bnraw", "h"))
     dlogits = dlogits_fused(cache["probs"], cache["Yb"])
     dh = dlogits @ W2.T
     dW2 = h.T @ dlogits
@@ -100,7 +100,7 @@ def backward_pass(cache):
     dhpreact = (1.0 - h ** 2) * dh
     dbngain = (bnraw * dhpreact).sum(0, keepdim=True)
     dbnbias = dhpreact.sum(0, keepdim=True)
-    dhprebn = dhprebn_fused(dhpreact, hprebn, bngain)
+    dhprebn = dhprebn_fused(dhpreact, cache["hprebn"], bngain)
     dW1 = embcat.T @ dhprebn
     db1 = dhprebn.sum(0)
     demb = (dhprebn @ W1.T).view(emb.shape)
