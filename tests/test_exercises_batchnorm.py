@@ -118,3 +118,25 @@ def test_a_right_claim_passes_in_any_form(claim, capsys):
 def test_a_wrong_claim_gets_its_own_hint(claim, hint, capsys):
     with pytest.raises(AssertionError, match=hint):
         check_largest_stable_lr(claim)
+
+
+def test_the_backward_exercises_refuse_autograd(capsys):
+    """An answer that lets autograd compute dx is refused, by name (the exercise asks for the
+    derivation by hand)."""
+    import torch.nn.functional as F
+    from utils.exercises.batchnorm import check_batchnorm_backward, check_layernorm_backward
+
+    def bn_by_autograd(x, dy, gamma, eps):
+        x = x.detach().requires_grad_(True)
+        F.batch_norm(x, None, None, gamma, None, training=True, eps=eps).backward(dy)
+        return x.grad
+
+    def ln_by_autograd(x, dy, gamma, eps):
+        x = x.detach().requires_grad_(True)
+        (F.layer_norm(x, x.shape[-1:], gamma, None, eps) * dy).sum().backward()
+        return x.grad
+
+    for checker, answer in [(check_batchnorm_backward, bn_by_autograd),
+                            (check_layernorm_backward, ln_by_autograd)]:
+        with pytest.raises(AssertionError, match="asks you not to call"):
+            checker(answer)

@@ -551,18 +551,13 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
         mine = _fresh(case)
         got = _NOT_YET if _is_stub(student_fn) else _call_student(student_fn, mine, label,
                                                                    tuple(forbid))
-        if got is _NOT_YET:
-            if inplace:  # what the reference changed in place is what was not attempted
-                changed = tuple(ref_args[i] for i in inplace)
-                expected = changed if expected is None else (expected, *changed)
-            return check(None, expected, name=label, **options)
+        if got is _NOT_YET:  # (what the reference changed in place was not attempted either)
+            return check(None, _after(expected, ref_args, inplace), name=label, **options)
         if not _is_stub(expected):
             returned(got, label)
         if inplace:  # the caller's own arguments, after the call (and the result, if any)
-            mine_after = tuple(mine[i] for i in inplace)
-            ref_after = tuple(ref_args[i] for i in inplace)
-            got, expected = ((mine_after, ref_after) if expected is None
-                             else ((got, *mine_after), (expected, *ref_after)))
+            got = _after(None if expected is None else got, mine, inplace)  # a result the
+            expected = _after(expected, ref_args, inplace)  # exercise does not ask for is ignored
         resolved = _resolved(mistakes or {}, case, inplace)
         resolved = {m: v for m, v in resolved.items()  # a mistake that is right here hints nothing
                     if not _matches(v, expected, options.get("atol", 1e-6), options.get("rtol", 1e-5))}
@@ -572,6 +567,15 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
             resolved = {m: _relabel(v, suffix) for m, v in resolved.items()}
         check(got, expected, name=label, mistakes=resolved, **options)
     return True
+
+
+def _after(result: Any, args: tuple, inplace) -> Any:
+    """What a call produced: its result, and the arguments it changed in place (those alone
+    when it returned None)."""
+    if not inplace:
+        return result
+    changed = tuple(args[i] for i in inplace)
+    return changed if result is None else (result, *changed)
 
 
 def _matches(wrong: Any, expected: Any, atol: float, rtol: float) -> bool:
