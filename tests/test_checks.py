@@ -612,3 +612,13 @@ def test_a_float64_answer_where_float32_is_demanded_is_not_called_integer_arithm
 def test_a_transposed_rectangular_answer_is_called_transposed():
     with pytest.raises(AssertionError, match="right but the result is transposed"):
         check(torch.ones(3, 2), torch.ones(2, 3))
+
+
+def test_a_prediction_is_matched_only_to_the_nearest_mistake_within_half_the_tolerance():
+    mistakes = {"exact for quadratics": 0.0, "h squared over 6": 0.00167}
+    with pytest.raises(AssertionError) as err:  # h cubed: no declared mistake is that close
+        check_prediction(0.001, 0.01, name="error", tolerance=0.001, mistakes=mistakes,
+                         explain="expand f to third order")
+    assert "known mistake" not in str(err.value) and "third order" in str(err.value)
+    with pytest.raises(AssertionError, match="known mistake: h squared over 6"):
+        check_prediction(0.0017, 0.01, name="error", tolerance=0.001, mistakes=mistakes)

@@ -647,9 +647,9 @@ def check_prediction(predicted: Any, measured: Any, *, name: str, tolerance: flo
     Prints one line, ``name | predicted 3.9 | measured 3.91 | allowed ± 0.1 | ok``; True
     when ``|predicted - measured| <= tolerance``; False (``not attempted yet``) while the
     prediction is a stub (``None`` or ``...``). A wrong prediction raises ``AssertionError``
-    with the gap and a hint: the declared ``mistakes`` (``{description: the number that
-    mistake predicts}``) whose number is within ``tolerance`` of the prediction are named;
-    otherwise ``explain`` (the reasoning that closes the gap) is shown. A prediction that
+    with the gap and a hint: the declared mistake (``mistakes``: ``{description: the number
+    that mistake predicts}``) nearest the prediction is named if it lies within half the
+    tolerance of it; otherwise ``explain`` (the reasoning that closes the gap) is shown. A prediction that
     is not one finite number (a string, a list of several, NaN) fails with that reason.
 
     >>> check_prediction(2.3, 2.302, name="loss at init, V = 10", tolerance=0.05)
@@ -681,8 +681,8 @@ def check_prediction(predicted: Any, measured: Any, *, name: str, tolerance: flo
         print(f"{name} | predicted {guess:.4g} | measured {truth:.4g} | allowed ± {tolerance:g} | ok")
         return True
     print(f"{name} | predicted {guess:.4g} | measured {truth:.4g} | off by {gap:+.3g}")
-    named = [label for label, value in (mistakes or {}).items()
-             if abs(guess - _number(value)) <= tolerance]
+    near = sorted((abs(guess - _number(value)), label) for label, value in (mistakes or {}).items())
+    named = [label for gap_to, label in near[:1] if gap_to <= tolerance / 2]  # the nearest, if close
     hint = (f"your prediction matches a known mistake: {named[0]}." if named else
             explain or "work it out again from the page's argument, then compare.")
     raise AssertionError(f"{name}: your prediction {guess:.4g} is {abs(gap):.3g} "
