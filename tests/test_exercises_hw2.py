@@ -316,6 +316,7 @@ def pasted_notebook(out: Path) -> Path:
 
 def execute(path: Path, budget: str, out: Path) -> nbformat.NotebookNode:
     env = {**os.environ, "TNN_BUDGET": budget}
+    env.pop("MPLBACKEND", None)  # conftest's Agg would hide the page's figures
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "execute_notebooks.py"),
                            "--output-dir", str(out), str(path)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=3 * 3600)
@@ -324,7 +325,7 @@ def execute(path: Path, budget: str, out: Path) -> nbformat.NotebookNode:
 
 
 def _text(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
 
 
 @pytest.mark.standalone

@@ -326,7 +326,7 @@ def gradient_picture(names, columns, status):
     ax.set_ylabel("case")
     fig.legend(handles=[Patch(color=c, label=k) for k, c in STATUS_COLOURS.items()],
                loc="upper center", ncol=len(kinds), fontsize=8, frameon=False)
-    fig.subplots_adjust(top=0.8, bottom=0.45, left=0.12, right=0.99)
+    fig.subplots_adjust(top=0.8, bottom=0.45, left=0.14, right=0.99)
     return fig
 
 
