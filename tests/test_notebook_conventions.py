@@ -28,6 +28,7 @@ RUNTIME_BUDGET_S = {
     "01x_backprop_exercises": 30,
     "hw1_single_layer": 60,
     "02_boolean": 60,
+    "02c_approximation_in_2d": 60,
     "03_optimizers": 90,
     "03x_optimizers_exercises": 30,
     "04_initialization": 60,
