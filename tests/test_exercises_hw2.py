@@ -265,6 +265,8 @@ def backward_with(**replaced):
     (lambda: planted(solution.backward_pass, "dC.index_add_(0, Xb.view(-1), demb.view(-1, C.shape[1]))",
                      "dC[Xb] = demb"), ["= where += was needed", "in the embedding"]),
     (lambda: planted(solution.backward_pass, '"db1": db1, ', ""), ["db1 is missing from your dict"]),
+    (lambda: planted(solution.backward_pass, "db2 = dlogits.sum(0)", "db2 = dlogits.sum(1)"),
+     ["summed over the wrong dimension", "at dlogits"]),
     (lambda: planted(solution.backward_pass, "dhpreact = (1.0 - h ** 2) * dh", "dhpreact = dh"),
      ["The first on the way back is dbngain:", "between dlogits and dhpreact"]),
     (lambda: backward_with(dlogits_fused=planted(solution.dlogits_fused, "dlogits = probs.clone()", "dlogits = probs")),

@@ -485,11 +485,11 @@ def _mistakes_of(params, Xb, Yb, expected: dict) -> Callable[[str], dict]:
             found[f"missing sum over the broadcast dimension: {tensor} has shape "
                   f"{tuple(e.shape)} and was broadcast to {tuple(unsummed.shape)}, so its "
                   "gradient collects what every copy received"] = unsummed
-            if unsummed.ndim == 2 and e.ndim == 2:
-                along = e.shape.index(1) if 1 in e.shape else 0
+            if unsummed.ndim == 2:
+                along = e.shape.index(1) if e.ndim == 2 and 1 in e.shape else 0
                 found[f"summed over the wrong dimension: {tensor} {tuple(e.shape)} was "
                       f"broadcast along dimension {along}, and your {name} was reduced over "
-                      f"dimension {1 - along}"] = unsummed.sum(1 - along, keepdim=True)
+                      f"dimension {1 - along}"] = unsummed.sum(1 - along, keepdim=e.ndim == 2)
         if e.ndim == 2 and 1 in e.shape:
             found[f"a gradient of shape {(max(e.shape),)} for a tensor of shape "
                   f"{tuple(e.shape)}: it broadcast silently where you used it, but a gradient "
