@@ -551,8 +551,9 @@ def check_function(student_fn: Callable | None, reference_fn: Callable, *args: A
         mine = _fresh(case)
         got = _NOT_YET if _is_stub(student_fn) else _call_student(student_fn, mine, label,
                                                                    tuple(forbid))
-        if got is _NOT_YET:  # (what the reference changed in place was not attempted either)
-            return check(None, _after(expected, ref_args, inplace), name=label, **options)
+        if got is _NOT_YET:  # the result is not attempted (or, if none, what changes in place)
+            stub_of = expected if expected is not None else _after(None, ref_args, inplace)
+            return check(None, stub_of, name=label, **options)
         if not _is_stub(expected):
             returned(got, label)
         if inplace:  # the caller's own arguments, after the call (and the result, if any)
