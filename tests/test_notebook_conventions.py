@@ -30,6 +30,7 @@ RUNTIME_BUDGET_S = {
     "02_boolean": 60,
     "02c_approximation_in_2d": 60,
     "03_optimizers": 90,
+    "03c_optimizers_in_practice": 60,
     "03x_optimizers_exercises": 30,
     "04_initialization": 60,
     "04b_deep_diagnostics": 60,

@@ -312,7 +312,7 @@ def check_nadam_step(nadam_step: Callable | None) -> None:
     ]
     if not check_function(
         nadam_step, _nadam_reference, *shown, name="nadam step", cases=hidden,
-        forbid=("torch.optim.NAdam",), atol=1e-12, rtol=1e-9,
+        forbid=("torch.optim.NAdam", "utils.optim.NAdam"), atol=1e-12, rtol=1e-9,
         mistakes={
             "this is Adam's step: NAdam mixes this step's gradient with a look-ahead at the "
             "next step's momentum": _nadam_mistake(lookahead=False),
