@@ -37,6 +37,7 @@ __all__ = ["Exercise", "Outcome", "exercise", "registry", "grading", "hidden_see
 #: place to change what an exercise is worth.
 POINTS: dict[str, float] = {
     "hw1.check_backward": 2, "hw1.check_two_layer_gradients": 2,
+    "hw2.check_manual_backward": 4, "hw2.check_dhprebn_fused": 2, "hw2.check_backward_pass": 2,
 }
 
 #: the chapter modules, in the book's order
