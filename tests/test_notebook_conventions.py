@@ -36,6 +36,7 @@ RUNTIME_BUDGET_S = {
     "04b_deep_diagnostics": 60,
     "05_batchnorm": 60,
     "05b_why_batchnorm": 60,
+    "05c_what_limits_the_mlp": 60,
     "hw2_mlp_backprop": 90,
     "05x_batchnorm_exercises": 30,
     "06_regularization": 60,
