@@ -106,7 +106,7 @@ def _read(path: Path) -> tuple[dict | None, str]:
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as err:
-        return None, f"not a valid notebook: the file is not valid JSON ({err.msg}, line {err.lineno})"
+        return None, f"not a valid notebook: the file is not valid JSON ({err})"
     if not (isinstance(nb, dict) and isinstance(nb.get("cells"), list)):
         return None, "not a valid notebook: no list of cells"
     if nb.get("nbformat") != 4:
