@@ -181,6 +181,9 @@ def check_broadcast_entries(broadcast_entries) -> None:
             f"{BATCH}: the shapes (32, 1) and (32,) do not pair up entry by entry": BATCH,
             f"{2 * BATCH}: broadcasting does not concatenate": 2 * BATCH,
             "1: pred - y is not reduced to a number; only a sum or mean does that": 1,
+            "0: the subtraction raises no error and is not empty; the shapes broadcast": 0,
+            f"{BATCH + 1}: a size-1 dimension is stretched to the other size, not added to it":
+                BATCH + 1,
         },
         explain="line the two shapes up from the right, treat a missing dimension as size 1, "
                 "and stretch every size-1 dimension to the other shape's size.",
