@@ -53,4 +53,4 @@ Pictures and pages
   gradebook and feedback (``python -m utils.grade``; needs the ``grade`` extra).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
