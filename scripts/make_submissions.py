@@ -27,7 +27,6 @@ import argparse
 import ast
 import importlib
 import inspect
-import json
 import sys
 from pathlib import Path
 

@@ -29,7 +29,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 import torch
 

@@ -29,6 +29,10 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotation: torch is imported when a generator is made
+    import torch
 
 __all__ = ["Exercise", "Outcome", "exercise", "registry", "grading", "hidden_seed",
            "hidden_generator", "hidden_case_seed", "MODULES", "POINTS"]
