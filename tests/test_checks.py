@@ -622,3 +622,19 @@ def test_a_prediction_is_matched_only_to_the_nearest_mistake_within_half_the_tol
     assert "known mistake" not in str(err.value) and "third order" in str(err.value)
     with pytest.raises(AssertionError, match="known mistake: h squared over 6"):
         check_prediction(0.0017, 0.01, name="error", tolerance=0.001, mistakes=mistakes)
+
+
+def test_read_claim_reads_numbers_and_claims_of_other_forms(capsys):
+    from utils.checks import read_claim
+    assert read_claim(np.float32(0.5), name="lr") == 0.5
+    assert read_claim(..., name="lr") is None
+    assert capsys.readouterr().out.strip() == "lr | not attempted yet"
+
+    def two(x):
+        if len(x) != 2:
+            raise ValueError(f"expected two numbers, got {len(x)}")
+        return tuple(x)
+
+    assert read_claim([1, 2], name="rates", reader=two) == (1, 2)
+    with pytest.raises(AssertionError, match="your claim cannot be read: expected two numbers, got 3"):
+        read_claim([1, 2, 3], name="rates", reader=two, hint="write two rates")

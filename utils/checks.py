@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 __all__ = ["CheckResult", "compare", "check", "check_all", "check_function", "format_diff",
-           "declared_mistakes", "returned", "check_prediction"]
+           "declared_mistakes", "returned", "check_prediction", "read_claim", "forbidden", "Forbidden"]
 
 
 def format_diff(value, floor: float) -> str:
@@ -439,8 +439,9 @@ def declared_mistakes() -> Iterator[list[tuple[str, Callable, Any]]]:
         _DECLARED.remove(found)
 
 
-class _Forbidden(Exception):
-    """Raised by a function an exercise forbids, while the student's code runs."""
+class Forbidden(Exception):
+    """Raised by a function an exercise forbids, while the student's code runs (see
+    :func:`forbidden`)."""
 
 
 def _resolve(dotted: str):
@@ -459,7 +460,10 @@ def _resolve(dotted: str):
 
 
 @contextlib.contextmanager
-def _forbidden(names: tuple[str, ...]) -> Iterator[None]:
+def forbidden(names: tuple[str, ...]) -> Iterator[None]:
+    """Inside the ``with`` block, each dotted name (``"torch.softmax"``,
+    ``"torch.Tensor.backward"``) raises :class:`Forbidden` naming itself; outside, it is
+    restored. ``check_function(forbid=...)`` uses it around the student's function."""
     saved = []
     try:
         for dotted in names:
@@ -467,7 +471,7 @@ def _forbidden(names: tuple[str, ...]) -> Iterator[None]:
             saved.append((owner, attr, getattr(owner, attr)))
 
             def refuse(*args, _name=dotted, **kwargs):
-                raise _Forbidden(f"this exercise asks you not to call {_name}")
+                raise Forbidden(f"this exercise asks you not to call {_name}")
             setattr(owner, attr, refuse)
         yield
     finally:
@@ -495,11 +499,11 @@ def _call_student(student_fn: Callable, args: tuple, name: str, forbid: tuple) -
     """The student's answer for one case; any exception but the stub's becomes an
     AssertionError that names it (a checker raises nothing else)."""
     try:
-        with _forbidden(forbid):
+        with forbidden(forbid):
             got = student_fn(*args)
     except NotImplementedError:
         return _NOT_YET
-    except _Forbidden as err:
+    except Forbidden as err:
         raise AssertionError(f"{name}: {err}.\nHint: write it with the basic operations the "
                              "exercise names.") from None
     except Exception as err:  # noqa: BLE001 - the student's bug, reported, not propagated
@@ -641,6 +645,33 @@ def _number(x: Any) -> float:
     return value
 
 
+def read_claim(claim: Any, *, name: str, what: str = "claim",
+               hint: str = "write one number, e.g. `claim = 0.25`.",
+               reader: Callable[[Any], Any] | None = None) -> Any:
+    """A number the student wrote down (a prediction, or the result of an experiment), for
+    a checker: None, after printing ``name | not attempted yet``, while it is a stub
+    (``None`` or ``...``); its float when it is one finite number (an int, a float, a numpy
+    scalar, a one-element tensor or list); otherwise it prints why on the checker's line and
+    raises ``AssertionError`` ("your claim cannot be read: ...", then ``hint``). A claim of
+    another form (two rates, say) gives its own ``reader``, which raises ``ValueError``
+    saying why it cannot read it.
+
+    >>> read_claim(torch.tensor([0.5]), name="lr")
+    0.5
+    >>> read_claim(None, name="lr") is None
+    lr | not attempted yet
+    True
+    """
+    if _is_stub(claim):
+        print(f"{name} | not attempted yet")
+        return None
+    try:
+        return (reader or _number)(claim)
+    except (_Unreadable, ValueError) as err:
+        print(f"{name} | {err}")
+        raise AssertionError(f"{name}: your {what} cannot be read: {err}.\nHint: {hint}") from None
+
+
 def check_prediction(predicted: Any, measured: Any, *, name: str, tolerance: float,
                      mistakes: dict[str, float] | None = None, explain: str = "") -> bool:
     """Grade a number the student wrote down *before* a cell measured it.
@@ -668,15 +699,10 @@ def check_prediction(predicted: Any, measured: Any, *, name: str, tolerance: flo
         raise TypeError(f"the measured value of {name!r} must be one number: {err}") from None
     for found in _DECLARED:
         found.extend((label, value, predicted) for label, value in (mistakes or {}).items())
-    if _is_stub(predicted):
-        print(f"{name} | not attempted yet")
+    guess = read_claim(predicted, name=name, what="prediction",
+                       hint="write one number, e.g. `prediction = 0.25`.")
+    if guess is None:
         return False
-    try:
-        guess = _number(predicted)
-    except _Unreadable as err:
-        print(f"{name} | {err}")
-        raise AssertionError(f"{name}: your prediction cannot be read: {err}.\nHint: write "
-                             "one number, e.g. `prediction = 0.25`.") from None
     gap = guess - truth
     if abs(gap) <= tolerance:
         print(f"{name} | predicted {guess:.4g} | measured {truth:.4g} | allowed ± {tolerance:g} | ok")

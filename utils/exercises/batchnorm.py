@@ -30,7 +30,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_function, check_prediction
+from ..checks import check_function, check_prediction, read_claim
 from . import exercise, hidden_case_seed
 
 __all__ = ["check_batchnorm_forward", "check_running_var_prediction", "check_batchnorm_backward",
@@ -427,16 +427,11 @@ def check_largest_stable_lr(largest_stable_lr) -> bool:
     networks at each claimed rate (it must not diverge) and at twice it (it must), so a claim
     passes when it lies within a factor of 2 below the network's true limit."""
     name = "largest stable lr"
-    if largest_stable_lr is None or largest_stable_lr is Ellipsis:
-        print(f"{name} | not attempted yet")
+    rates = read_claim(largest_stable_lr, name=name, reader=_two_rates,
+                       hint="write two positive rates, e.g. `largest_stable_lr = (0.25, 0.5)`, "
+                            "the first without BatchNorm, the second with it.")
+    if rates is None:
         return False
-    try:
-        rates = _two_rates(largest_stable_lr)
-    except ValueError as err:
-        print(f"{name} | {err}")
-        raise AssertionError(f"{name}: your claim cannot be read: {err}.\nHint: write two "
-                             "positive rates, e.g. `largest_stable_lr = (0.25, 0.5)`, the "
-                             "first without BatchNorm, the second with it.") from None
     problems = []
     for net, lr, bn in zip(_NETS, rates, (False, True)):
         at, twice = _verdict(lr, bn)

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..checks import check, check_function, compare, returned
+from ..checks import Forbidden, check, check_function, compare, forbidden, returned
 from . import exercise, hidden_generator
 
 __all__ = ["PARAMETERS", "INTERMEDIATES", "GRADIENTS", "PARAMETER_GRADIENTS", "INPUTS",
@@ -231,29 +231,6 @@ def _cases(offset: int) -> list[tuple[str, tuple]]:
 
 
 # --- calling the student's function -----------------------------------------------------
-class _Refused(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _without_autograd() -> None:
-    """Disable :data:`AUTOGRAD` while the student's code runs."""
-    saved = []
-    try:
-        for dotted in AUTOGRAD:
-            module, _, attr = dotted.rpartition(".")
-            owner = torch.Tensor if module == "torch.Tensor" else importlib.import_module(module)
-            saved.append((owner, attr, getattr(owner, attr)))
-
-            def refuse(*args, _name=dotted, **kwargs):
-                raise _Refused(f"this exercise asks you not to call {_name}")
-            setattr(owner, attr, refuse)
-        yield
-    finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
-
-
 _STUB = object()
 
 
@@ -264,11 +241,11 @@ def _call(fn: Callable, args: tuple, label: str):
         raise AssertionError(f"{label}: expected a function, got {type(fn).__name__} "
                              f"{fn!r:.40}.\nHint: define it with `def` in the exercise cell.")
     try:
-        with _without_autograd():
+        with forbidden(AUTOGRAD):
             return fn(*args)
     except NotImplementedError:
         return _STUB
-    except _Refused as err:
+    except Forbidden as err:
         raise AssertionError(f"{label}: {err}.\nHint: the exercise asks for the gradients "
                              "by hand; autograd is what the checker compares them with.") from None
     except Exception as err:  # noqa: BLE001 - the student's bug, reported

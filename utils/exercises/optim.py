@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..checks import check_function, check_prediction
+from ..checks import check_function, check_prediction, read_claim
 from . import exercise, hidden_generator
 
 __all__ = ["check_momentum_step", "check_momentum_distance", "check_momentum_stable_lr",
@@ -174,22 +174,6 @@ _STABLE_MISTAKES = {
 }
 
 
-def _one_number(x) -> float:
-    """A claimed number as a float; ValueError saying why it is not one finite number."""
-    if isinstance(x, (bool, str)) or callable(x):
-        raise ValueError(f"expected a number, got {type(x).__name__}")
-    try:
-        values = torch.as_tensor(x.detach() if torch.is_tensor(x) else x, dtype=DTYPE)
-    except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"expected a number, got {type(x).__name__}") from None
-    if values.numel() != 1:
-        raise ValueError(f"expected one number, got {values.numel()} of them")
-    value = values.item()
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {value}")
-    return value
-
-
 @exercise("03x_optimizers_exercises", "largest_stable_lr", stubs=((None,), (...,)))
 def check_momentum_stable_lr(largest_stable_lr) -> bool:
     """Measured claim: the largest learning rate at which ``quadratic_loss_after`` still
@@ -197,15 +181,10 @@ def check_momentum_stable_lr(largest_stable_lr) -> bool:
     start in 500 steps) and at 1.1 times it (the loss must grow), so a claim passes when it
     lies within 10 % below the true edge."""
     name = "largest stable lr (momentum 0.9, kappa 50)"
-    if largest_stable_lr is None or largest_stable_lr is Ellipsis:
-        print(f"{name} | not attempted yet")
+    claim = read_claim(largest_stable_lr, name=name,
+                       hint="write one number, e.g. `largest_stable_lr = 0.05`.")
+    if claim is None:
         return False
-    try:
-        claim = _one_number(largest_stable_lr)
-    except ValueError as err:
-        print(f"{name} | {err}")
-        raise AssertionError(f"{name}: your claim cannot be read: {err}.\nHint: write one "
-                             "number, e.g. `largest_stable_lr = 0.05`.") from None
     if claim <= 0:
         print(f"{name} | {claim:g} is not a learning rate")
         raise AssertionError(f"{name}: {claim:g} is not a learning rate.\nHint: a learning "

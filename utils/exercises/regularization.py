@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..checks import check, check_function, check_prediction, returned
+from ..checks import check, check_function, check_prediction, read_claim, returned
 from ..data import digits_splits
 from ..nn import Linear, ReLU, Sequential
 from ..regularization import decay_groups
@@ -225,22 +225,6 @@ def _adamw_losses(decays) -> dict:
     return {d: _MEASURED[d] for d in decays}
 
 
-def _one_number(x) -> float:
-    """A claimed number as a float; ValueError saying why it is not one finite number."""
-    if isinstance(x, (bool, str)) or callable(x):
-        raise ValueError(f"expected a number, got {type(x).__name__}")
-    try:
-        values = torch.as_tensor(x.detach() if torch.is_tensor(x) else x, dtype=DTYPE)
-    except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"expected a number, got {type(x).__name__}") from None
-    if values.numel() != 1:
-        raise ValueError(f"expected one number, got {values.numel()} of them")
-    value = values.item()
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {value}")
-    return value
-
-
 @exercise("06_regularization", "adamw_best_decay", stubs=((None,), (...,)))
 def check_adamw_best_decay(adamw_best_decay) -> bool:
     """Measured claim: the weight decay of ``ADAMW_GRID`` with the lowest final validation
@@ -248,15 +232,10 @@ def check_adamw_best_decay(adamw_best_decay) -> bool:
     trains at the claimed value and at its neighbours in the grid; the claim passes when
     its final validation loss is the lowest of them (within 1e-3)."""
     name = "AdamW's best weight decay"
-    if _unanswered(adamw_best_decay):
-        print(f"{name} | not attempted yet")
+    claim = read_claim(adamw_best_decay, name=name,
+                       hint="write one value of the grid, e.g. `adamw_best_decay = 0.3`.")
+    if claim is None:
         return False
-    try:
-        claim = _one_number(adamw_best_decay)
-    except ValueError as err:
-        print(f"{name} | {err}")
-        raise AssertionError(f"{name}: your claim cannot be read: {err}.\nHint: write one "
-                             "value of the grid, e.g. `adamw_best_decay = 0.3`.") from None
     grid = ", ".join(f"{d:g}" for d in ADAMW_GRID)
     at = [i for i, d in enumerate(ADAMW_GRID) if math.isclose(claim, d, rel_tol=1e-6)]
     if not at:
