@@ -150,8 +150,7 @@ def make(out: Path, page: str = GRADED_PAGE) -> list[str]:
 def expected(page: str = GRADED_PAGE) -> dict[str, dict]:
     """What the grader must give each synthetic student: ``points`` per exercise answer (the
     others get 0), and a phrase its ``note`` must contain ("" for none)."""
-    from utils.exercises import POINTS
-    full = {e.answer: POINTS.get(e.id, 1) for e in _entries(page)}
+    full = {e.answer: e.points for e in _entries(page)}
     first, last = (e.answer for e in _standalone(page))
     without = lambda name: {k: v for k, v in full.items() if k != name}  # noqa: E731
     return {

@@ -85,6 +85,12 @@ def _entries(page: str) -> list:
     return [e for e in registry() if e.page == page]
 
 
+def _not_graded(entries: list) -> dict[str, dict]:
+    """Each exercise's record for a submission that could not be graded (the note says why)."""
+    return {e.id: dict(status="not graded", points=0, possible=e.points, message="")
+            for e in entries}
+
+
 def identify_page(nb: dict) -> str | None:
     """The course page a notebook is, from its exercise cells' ids (``ex-<answer>``): the
     page with the most of its exercises present, or None if none is."""
@@ -220,7 +226,7 @@ def _check(folder: Path, page: str, check_limit: float) -> dict[str, dict]:
 
     signal.signal(signal.SIGALRM, time_up)
     for entry in _entries(page):
-        possible = _possible(entry)
+        possible = entry.points
         state = found.get(entry.answer, "missing")
         if state == "missing":
             results[entry.id] = dict(status="missing", points=0, possible=possible, message=(
@@ -256,11 +262,6 @@ def _check(folder: Path, page: str, check_limit: float) -> dict[str, dict]:
             signal.setitimer(signal.ITIMER_REAL, 0)
             out.close()
     return results
-
-
-def _possible(entry) -> float:
-    from utils.exercises import POINTS
-    return POINTS.get(entry.id, 1)
 
 
 def _worker(argv: list[str]) -> int:
@@ -299,8 +300,7 @@ def grade_submission(student: str, path: Path, page: str, *, seed: int = 0,
     start = time.monotonic()
     sub = Submission(student, str(path))
     entries = _entries(page)
-    blank = {e.id: dict(status="not graded", points=0, possible=_possible(e), message="")
-             for e in entries}
+    blank = _not_graded(entries)
     nb, why = _read(path)
     if nb is None:
         sub.note, sub.exercises = why, blank
@@ -386,8 +386,7 @@ def grade_folder(folder: Path, page: str | None = None, *, jobs: int = 2,
         if path.is_dir():
             count = len([p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts])
             sub = Submission(student, str(path), note=f"expected one notebook in the folder, found {count}")
-            sub.exercises = {e.id: dict(status="not graded", points=0, possible=_possible(e), message="")
-                             for e in _entries(page)}
+            sub.exercises = _not_graded(_entries(page))
             return sub
         return grade_submission(student, path, page, isolate=isolate, **options)
 
@@ -400,7 +399,7 @@ def grade_folder(folder: Path, page: str | None = None, *, jobs: int = 2,
 def write_gradebook(page: str, results: list[Submission], out: Path) -> None:
     """One row a student: each exercise's points, the total, the possible total, a note."""
     entries = _entries(page)
-    possible = sum(_possible(e) for e in entries)
+    possible = sum(e.points for e in entries)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
         writer = csv.writer(f)
@@ -414,7 +413,7 @@ def feedback(page: str, sub: Submission, seed: int) -> str:
     """A student's feedback, in Markdown: each exercise's status, points and the checker's
     lines and hint; what went wrong while the notebook ran."""
     entries = _entries(page)
-    possible = sum(_possible(e) for e in entries)
+    possible = sum(e.points for e in entries)
     lines = [f"# {page}: feedback for {sub.student}", "",
              f"**{sub.points:g} of {possible:g} points.**"
              + (f" {sub.note[0].upper()}{sub.note[1:]}." if sub.note else ""), "",

@@ -120,6 +120,11 @@ class Exercise:
     def id(self) -> str:
         return f"{self.module}.{self.checker.__name__}"
 
+    @property
+    def points(self) -> float:
+        """What the exercise is worth: its entry in :data:`POINTS`, else 1."""
+        return POINTS.get(self.id, 1)
+
 
 @dataclass
 class Outcome:
@@ -170,8 +175,8 @@ def grading() -> Iterator[None]:
         _GRADING.pop()
 
 
-def _run(checker: Callable, exercise_id: str, answer: tuple) -> Outcome:
-    possible = POINTS.get(exercise_id, 1)
+def _run(checker: Callable, entry: Exercise, answer: tuple) -> Outcome:
+    exercise_id, possible = entry.id, entry.points
     tee = _Tee(sys.stdout)
     failure = None
     with contextlib.redirect_stdout(tee):
@@ -222,7 +227,7 @@ def exercise(page: str, answer: str, **options) -> Callable[[Callable], Callable
     def register(checker: Callable) -> Callable:
         @functools.wraps(checker)  # the wrapper keeps the checker's name and module
         def run(*answer) -> Outcome:
-            return _run(checker, entry.id, answer)
+            return _run(checker, entry, answer)
 
         entry = Exercise(run, page, answer, **options)
         _REGISTRY[entry.id] = entry
